@@ -1,0 +1,222 @@
+"""The pykka actor base: behaviour only, effects collected per message, no I/O of its own.
+
+The process runtime (``process.py``) owns sockets and the state file. It hands each message to the
+actor thread through ``Bridge.call``; the actor's handler records effects (state writes, events,
+commands, a reply) with the helpers below, and the runtime persists the writes before it sends
+anything, so nothing is acknowledged that a restart could forget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+import pykka
+
+from actors._runtime.codec import Envelope
+from actors._runtime.messages import Command, Event, Message
+
+Summary = dict[str, int | float | str | bool]
+
+
+@dataclass
+class Effects:
+    """What one handler call asks the runtime to do, in order: persist, reply, publish, send."""
+
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    commands: list[tuple[str, Command]] = field(default_factory=list)
+    reply: Message | None = None
+    result: Any = None
+    deferred: list[Any] = field(default_factory=list)
+
+
+class CallKind(enum.Enum):
+    """Which behaviour hook a bridge call runs."""
+
+    EVENT = "event"
+    COMMAND = "command"
+    REPLY = "reply"
+    TICK = "tick"
+    BEAT = "beat"
+    DRAIN = "drain"
+    SUMMARY = "summary"
+    INTERVAL = "interval"
+    DEFERRED = "deferred"
+
+
+@dataclass(frozen=True)
+class _Call:
+    kind: CallKind
+    arg: Any
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Effects]
+
+
+def _settle(
+    future: asyncio.Future[Effects], effects: Effects | None, exc: BaseException | None
+) -> None:
+    if future.cancelled():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(effects if effects is not None else Effects())
+
+
+class BaseActor(pykka.ThreadingActor):  # type: ignore[misc]
+    """Base of every Quantfund actor. Subclasses override the ``on_*`` hooks; all hooks run on
+    the actor's own thread, which alone touches its state.
+    """
+
+    config_type: ClassVar[type[msgspec.Struct] | None] = None
+    """Type of the actor's config section, decoded by the runtime."""
+    subscriptions: ClassVar[tuple[str, ...]] = ()
+    """Bus topics (event class names) this actor receives; ``("*",)`` for all."""
+    accepts_commands: ClassVar[bool] = False
+    """Whether the actor binds a command socket (``cmd-<name>``)."""
+    command_targets: ClassVar[tuple[str, ...]] = ()
+    """Actors this one sends acknowledged commands to."""
+
+    def __init__(
+        self, name: str, config: Any, snapshot: Mapping[str, bytes], state_dir: Path
+    ) -> None:
+        """Build the actor from its config and the state loaded from disk."""
+        super().__init__()
+        self.name = name
+        self.config = config
+        self.state_dir = state_dir
+        self.iterations = 0
+        self._fx = Effects()
+        self.restore(snapshot)
+
+    # --- hooks for subclasses -----------------------------------------------------------
+
+    def restore(self, snapshot: Mapping[str, bytes]) -> None:
+        """Rebuild state from the persisted key-value snapshot (called before ``Ready``)."""
+
+    def summary(self) -> Summary:
+        """A small summary of the state for ``Ready`` and ``status``."""
+        return {"iterations": self.iterations}
+
+    def tick_interval(self) -> float | None:
+        """Seconds between ``on_tick`` calls; None for no tick."""
+        return None
+
+    def on_event(self, env: Envelope[Message]) -> None:
+        """An event from the bus, on one of ``subscriptions``."""
+
+    def on_command(self, env: Envelope[Message]) -> None:
+        """A command addressed to this actor; must call ``reply``."""
+        self.reply_ack(ok=False, reason=f"{self.name} accepts no {type(env.payload).__name__}")
+
+    def on_reply(self, env: Envelope[Message], command: Command) -> None:
+        """The reply to a command this actor sent."""
+
+    def on_tick(self, now: float) -> None:
+        """Periodic work (the orchestrator's iteration loop)."""
+
+    def on_deferred(self, token: Any) -> None:
+        """Second step of work asked for with ``defer``, run after the first step's writes are
+        committed and its messages sent (e.g. reach a broker only after the order is on disk).
+        """
+
+    def on_drain(self) -> bool:
+        """Stop taking new work and settle what is open; True once drained."""
+        return True
+
+    # --- effect helpers, used by hooks --------------------------------------------------
+
+    def put(self, key: str, value: msgspec.Struct | bytes | Any) -> None:
+        """Persist ``value`` under ``key`` before anything from this call is sent."""
+        if key.startswith("_"):
+            raise ValueError(f"keys starting with '_' belong to the runtime: {key!r}")
+        data = value if isinstance(value, bytes) else msgspec.msgpack.encode(value)
+        self._fx.writes[key] = data
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` from the persisted state."""
+        self._fx.writes[key] = None
+
+    def publish(self, event: Event) -> None:
+        """Publish ``event`` on the bus (after the writes are committed)."""
+        self._fx.events.append(event)
+
+    def send(self, target: str, command: Command) -> None:
+        """Send an acknowledged ``command`` to actor ``target`` (persisted, retried)."""
+        if target not in self.command_targets:
+            raise ValueError(f"{self.name} does not declare {target!r} in command_targets")
+        self._fx.commands.append((target, command))
+
+    def defer(self, token: Any) -> None:
+        """Ask for ``on_deferred(token)`` once this call's effects are committed and sent."""
+        self._fx.deferred.append(token)
+
+    def reply(self, message: Message) -> None:
+        """Answer the command being handled."""
+        self._fx.reply = message
+
+    def reply_ack(self, *, ok: bool = True, reason: str = "") -> None:
+        """Answer the command being handled with a plain ``Ack``."""
+        from actors._runtime.messages import Ack
+
+        self._fx.reply = Ack(ok=ok, reason=reason)
+
+    # --- pykka entry --------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        """Run one bridge call on this thread and hand the effects back to the event loop."""
+        if not isinstance(message, _Call):
+            return None
+        self._fx = Effects()
+        try:
+            self._fx.result = self._dispatch(message.kind, message.arg)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the runtime
+            message.loop.call_soon_threadsafe(_settle, message.future, None, exc)
+            return None
+        fx, self._fx = self._fx, Effects()
+        message.loop.call_soon_threadsafe(_settle, message.future, fx, None)
+        return None
+
+    def _dispatch(self, kind: CallKind, arg: Any) -> Any:
+        if kind is CallKind.EVENT:
+            return self.on_event(arg)
+        if kind is CallKind.COMMAND:
+            return self.on_command(arg)
+        if kind is CallKind.REPLY:
+            return self.on_reply(*arg)
+        if kind is CallKind.TICK:
+            return self.on_tick(arg)
+        if kind is CallKind.DRAIN:
+            return self.on_drain()
+        if kind is CallKind.BEAT:
+            return self.iterations
+        if kind is CallKind.INTERVAL:
+            return self.tick_interval()
+        if kind is CallKind.DEFERRED:
+            return self.on_deferred(arg)
+        return self.summary()
+
+
+class Bridge:
+    """Awaitable calls from the runtime's event loop into the actor thread."""
+
+    def __init__(self, ref: pykka.ActorRef[BaseActor], loop: asyncio.AbstractEventLoop) -> None:
+        """Wrap a started actor."""
+        self._ref = ref
+        self._loop = loop
+
+    async def call(self, kind: CallKind, arg: Any = None) -> Effects:
+        """Run hook ``kind`` on the actor thread; the loop stays free while it runs."""
+        future: asyncio.Future[Effects] = self._loop.create_future()
+        self._ref.tell(_Call(kind, arg, self._loop, future))
+        return await future
+
+    def stop(self) -> None:
+        """Stop the actor thread (after a drain)."""
+        self._ref.stop(block=True, timeout=2.0)

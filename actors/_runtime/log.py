@@ -1,0 +1,48 @@
+"""structlog set-up shared by the supervisor and every actor: JSON lines, actor and pid on each."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import structlog
+
+
+def configure(actor: str, *, json_lines: bool | None = None) -> None:
+    """Configure structlog for this process; call again in a child after fork (pid changes).
+
+    Args:
+        actor: Name stamped on every line (``supervisor`` or the actor's name).
+        json_lines: JSON lines when True, console rendering when False; by default JSON unless
+            stdout is a terminal.
+    """
+    if json_lines is None:
+        json_lines = not sys.stdout.isatty()
+    pid = os.getpid()
+
+    def stamp(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        event.setdefault("actor", actor)
+        event.setdefault("pid", pid)
+        return event
+
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            stamp,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get(name: str = "quantfund") -> Any:
+    """A bound logger."""
+    return structlog.get_logger(name)

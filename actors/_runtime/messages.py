@@ -1,0 +1,142 @@
+"""Message base classes and the runtime's own messages (readiness, beats, drain, sync).
+
+Commands are imperative (``Drain``), events past tense (``ChildStarted``). Every message is a
+frozen msgspec struct that forbids unknown fields and carries its class name as the wire tag.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Base of every message that crosses a process boundary."""
+
+
+class Event(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A fact that happened; published on the event bus."""
+
+
+class Command(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """An instruction to one actor; acknowledged by a reply carrying its id."""
+
+
+# --- runtime <-> supervisor (control socket) ------------------------------------------------
+
+
+class Ready(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A child has loaded its persisted state and subscribed to the bus."""
+
+    actor: str
+    """Child name."""
+    pid: int
+    """Process id of the actor process."""
+    restored: dict[str, int | float | str | bool]
+    """Summary of the state loaded from disk (iterations, positions, counters)."""
+
+
+class Drain(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Supervisor to child: finish what is in flight, persist, then say ``Drained``."""
+
+    source: str
+    """Who asked for the drain."""
+    reason: str
+    """Why."""
+
+
+class Drained(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Child to supervisor: drain complete; state persisted; about to exit."""
+
+    actor: str
+    """Child name."""
+
+
+class Ack(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Generic acknowledgement of a command, matched by the envelope's correlation id."""
+
+    ok: bool = True
+    """False when the command was refused."""
+    reason: str = ""
+    """Why it was refused, when it was."""
+
+
+# --- events every process may publish ---------------------------------------------------------
+
+
+class Heartbeat(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """One actor is alive and its actor thread answered."""
+
+    actor: str
+    """Child name."""
+    pid: int
+    """Process id."""
+    seq: int
+    """Beat sequence number since the process started."""
+    iterations: int
+    """The actor's progress counter (orchestrator loop iterations; messages handled otherwise)."""
+    state_age_s: float
+    """Seconds since the actor last persisted its state."""
+
+
+class SyncPing(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Start-up handshake: a new subscriber waits to see its own ping (slow-joiner guard)."""
+
+    actor: str
+    """Child name."""
+    nonce: str
+    """Random value the subscriber waits for."""
+
+
+class ChildStarted(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """The supervisor saw a child's ``Ready``."""
+
+    actor: str
+    """Child name."""
+    pid: int
+    """Process id."""
+    restarts: int
+    """How many times this child has been restarted since the tree started."""
+
+
+class ChildTerminated(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A child process ended."""
+
+    actor: str
+    """Child name."""
+    pid: int
+    """Process id."""
+    reason: str
+    """Exit reason (normal, shutdown, killed, ...)."""
+    exit_status: int
+    """Exit code, or the negative signal number."""
+
+
+class TreeLiveness(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """The heartbeat actor's verdict on the whole tree."""
+
+    live: bool
+    """True when every watched actor beat within its allowance."""
+    stale: list[str]
+    """Actors that missed their beats."""
+
+
+class BadMessageSeen(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Bytes that failed to decode arrived on a socket; they were dropped."""
+
+    actor: str
+    """Who received them."""
+    socket: str
+    """Which socket."""
+    reason: str
+    """Why decoding failed."""
+    count: int
+    """Total bad messages this process has seen on that socket."""
+
+
+class TreeStopping(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """The supervisor began an ordered stop of the whole tree."""
+
+    source: str
+    """Who asked (signal, operator, supervisor)."""
+    reason: str
+    """Why."""

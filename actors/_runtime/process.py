@@ -1,0 +1,375 @@
+"""The generic actor process: sockets, state load/save, heartbeat, drain; behaviour lives elsewhere.
+
+Order of a start: bind to the supervisor (parent-death signal), open the state file, load it,
+start the pykka actor with it, complete the bus handshake, then send ``Ready``. Each message is
+handled to the end before the next: the actor thread computes effects, the writes are committed,
+and only then are the reply, the events and the commands sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import zmq
+import zmq.asyncio
+
+from actors import wire
+from actors._runtime import endpoints, log
+from actors._runtime.actor import BaseActor, Bridge, CallKind, Effects
+from actors._runtime.codec import BadMessage, Envelope, new_id
+from actors._runtime.messages import (
+    Ack,
+    BadMessageSeen,
+    ChildStarted,
+    Command,
+    Drain,
+    Drained,
+    Event,
+    Heartbeat,
+    Message,
+    Ready,
+    SyncPing,
+)
+from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import_actor
+from actors._runtime.store import StateStore
+
+_OUTBOX = "_out/"
+_DRAIN_RETRY_S = 0.02
+_BAD_EVENT_EVERY_S = 1.0
+
+
+class _Outgoing(msgspec.Struct, frozen=True):
+    """A sent, not yet acknowledged command (persisted so a restart resends it)."""
+
+    target: str
+    data: bytes
+    sent_at: float
+
+
+def main(req: SpawnRequest) -> int:
+    """Entry point of a freshly forked actor process; returns its exit status."""
+    bind_to_parent(req.supervisor_pid)
+    # Ctrl-C in a terminal reaches the whole process group; only the supervisor may act on it,
+    # so that the drain keeps its order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    log.configure(req.name, json_lines=req.log_json)
+    try:
+        cls = import_actor(req.actor)
+    except ValueError as exc:
+        log.get().error("start_error", reason=str(exc))
+        return ExitCode.START_FAILED
+    return asyncio.run(Runtime(req, cls).run())
+
+
+class Runtime:
+    """One actor process's event loop."""
+
+    def __init__(self, req: SpawnRequest, cls: type[BaseActor]) -> None:
+        """Prepare (nothing is opened until ``run``)."""
+        self.req = req
+        self.cls = cls
+        self.name = req.name
+        self.codec = wire.codec()
+        self.log = log.get()
+        self.run_dir = Path(req.run_dir)
+        self.outbox: dict[str, _Outgoing] = {}
+        self.seen: dict[str, bytes] = {}
+        self.bad: dict[str, int] = {}
+        self._bad_published: dict[str, float] = {}
+        self.drain_requested: Drain | None = None
+        self.beat_seq = 0
+        self.ctx = zmq.asyncio.Context()
+        self.dealers: dict[str, zmq.asyncio.Socket] = {}
+        self.router: zmq.asyncio.Socket | None = None
+
+    # --- set-up ------------------------------------------------------------------------
+
+    def _sockets(self) -> None:
+        ctx, run_dir = self.ctx, self.run_dir
+        self.push = ctx.socket(zmq.PUSH)
+        self.push.setsockopt(zmq.SNDHWM, 100_000)
+        self.push.connect(endpoints.bus_in(run_dir))
+        self.sub = ctx.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.RCVHWM, 100_000)
+        for t in ("SyncPing", "ChildStarted", *self.cls.subscriptions):
+            self.sub.setsockopt(zmq.SUBSCRIBE, b"" if t == "*" else t.encode() + b".")
+        self.sub.connect(endpoints.bus_out(run_dir))
+        self.control = ctx.socket(zmq.DEALER)
+        self.control.setsockopt(zmq.IDENTITY, self.name.encode())
+        self.control.connect(endpoints.control(run_dir))
+        if self.cls.accepts_commands:
+            self.router = ctx.socket(zmq.ROUTER)
+            path = endpoints.commands(run_dir, self.name)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path.removeprefix("ipc://"))
+            self.router.bind(path)
+        for target in self.cls.command_targets:
+            dealer = ctx.socket(zmq.DEALER)
+            dealer.setsockopt(zmq.IDENTITY, f"{self.name}.{os.getpid()}".encode())
+            dealer.connect(endpoints.commands(run_dir, target))
+            self.dealers[target] = dealer
+        for sock in (self.push, self.sub, self.control, self.router, *self.dealers.values()):
+            if sock is not None:
+                sock.setsockopt(zmq.LINGER, 1000)
+                sock.setsockopt(zmq.RECONNECT_IVL, 10)
+                sock.setsockopt(zmq.RECONNECT_IVL_MAX, 200)
+
+    async def _handshake(self) -> None:
+        """Slow-joiner guard: publish pings until our own comes back through the hub."""
+        nonce = new_id()
+        deadline = time.monotonic() + self.req.runtime.sync_timeout_s
+        ping = self.codec.encode(self.name, SyncPing(actor=self.name, nonce=nonce))
+        while time.monotonic() < deadline:
+            await self.push.send(ping)
+            if await self.sub.poll(5, zmq.POLLIN):
+                while await self.sub.poll(0, zmq.POLLIN):
+                    frames = await self.sub.recv_multipart()
+                    with contextlib.suppress(BadMessage, IndexError):
+                        msg = self.codec.decode(frames[-1]).payload
+                        if isinstance(msg, SyncPing) and msg.nonce == nonce:
+                            return
+        raise TimeoutError(f"no bus handshake within {self.req.runtime.sync_timeout_s} s")
+
+    # --- run ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Start, serve until drained, tear down; returns the exit status."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        try:
+            self._sockets()
+            self.store = await StateStore.open(
+                Path(self.req.state_dir) / f"{self.name}.sqlite",
+                synchronous=self.req.runtime.sqlite_synchronous,
+            )
+            kv, self.seen = await self.store.load()
+            self.outbox = {
+                k.removeprefix(_OUTBOX): msgspec.msgpack.decode(v, type=_Outgoing)
+                for k, v in kv.items()
+                if k.startswith(_OUTBOX)
+            }
+            snapshot = {k: v for k, v in kv.items() if not k.startswith("_")}
+            config: Any = self.req.config
+            if self.cls.config_type is not None:
+                config = msgspec.convert(self.req.config, self.cls.config_type)
+            ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
+        except Exception as exc:
+            self.log.exception("start_error", reason=str(exc))
+            self._close_sockets()
+            return ExitCode.START_FAILED
+        self.bridge = Bridge(ref, loop)
+        try:
+            await self._handshake()
+            summary = (await self.bridge.call(CallKind.SUMMARY)).result
+            await self.control.send(
+                self.codec.encode(self.name, Ready(actor=self.name, pid=os.getpid(), restored=summary))
+            )
+            self.log.info("actor_ready", restored=summary, generation=self.req.generation)
+            await self._resend_all()
+            await self._serve()
+        except Exception as exc:
+            self.log.exception("actor_crashed", reason=repr(exc))
+            return ExitCode.CRASHED
+        finally:
+            with contextlib.suppress(Exception):
+                self.bridge.stop()
+            with contextlib.suppress(Exception):
+                await self.store.close()
+            self._close_sockets()
+        return ExitCode.NORMAL
+
+    def _close_sockets(self) -> None:
+        self.ctx.destroy(linger=1000)
+
+    def _on_sigterm(self) -> None:
+        if self.drain_requested is None:
+            self.drain_requested = Drain(source="signal", reason="SIGTERM")
+
+    async def _serve(self) -> None:
+        poller = zmq.asyncio.Poller()
+        sockets: dict[Any, str] = {self.sub: "bus", self.control: "control"}
+        if self.router is not None:
+            sockets[self.router] = "commands"
+        for target, dealer in self.dealers.items():
+            sockets[dealer] = f"replies:{target}"
+        for sock in sockets:
+            poller.register(sock, zmq.POLLIN)
+        tick_every: float | None = (await self.bridge.call(CallKind.INTERVAL)).result
+        now = time.monotonic()
+        next_tick = now + tick_every if tick_every else float("inf")
+        next_beat = now
+        next_retry = now + self.req.runtime.command_retry_s
+        while True:
+            if self.drain_requested is not None and await self._drain_step():
+                return
+            now = time.monotonic()
+            deadline = min(next_tick, next_beat, next_retry)
+            if self.drain_requested is not None:
+                deadline = min(deadline, now + _DRAIN_RETRY_S)
+            timeout_ms = max(0, int((deadline - now) * 1000))
+            ready = dict(await poller.poll(timeout_ms))
+            for sock, label in sockets.items():
+                if sock in ready:
+                    await self._drain_socket(sock, label)
+            now = time.monotonic()
+            if now >= next_beat:
+                await self._beat()
+                next_beat = now + self.req.runtime.heartbeat_interval_s
+            if tick_every and now >= next_tick and self.drain_requested is None:
+                await self._apply(await self.bridge.call(CallKind.TICK, time.time()))
+                next_tick = max(next_tick + tick_every, now)
+            if now >= next_retry:
+                await self._resend_due()
+                next_retry = now + self.req.runtime.command_retry_s
+
+    async def _drain_step(self) -> bool:
+        fx = await self.bridge.call(CallKind.DRAIN)
+        await self._apply(fx)
+        if not fx.result or self.outbox:
+            return False  # not drained while a command we sent is unacknowledged
+        await self.control.send(self.codec.encode(self.name, Drained(actor=self.name)))
+        assert self.drain_requested is not None
+        self.log.info(
+            "actor_drained", source=self.drain_requested.source, reason=self.drain_requested.reason
+        )
+        return True
+
+    # --- inbound -----------------------------------------------------------------------
+
+    async def _drain_socket(self, sock: zmq.asyncio.Socket, label: str) -> None:
+        """Handle everything queued on ``sock`` (bounded, so timers still run under load)."""
+        for _ in range(1000):
+            try:
+                frames = await sock.recv_multipart(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                env = self.codec.decode(frames[-1])
+            except BadMessage as exc:
+                await self._bad(label, str(exc))
+                continue
+            if label == "bus":
+                await self._on_bus(env)
+            elif label == "control":
+                self._on_control(env)
+            elif label == "commands":
+                await self._on_command(frames[0], env)
+            else:
+                await self._on_reply(env)
+
+    async def _bad(self, label: str, reason: str) -> None:
+        count = self.bad[label] = self.bad.get(label, 0) + 1
+        self.log.warning("bad_message", socket=label, reason=reason, count=count)
+        now = time.monotonic()
+        if now - self._bad_published.get(label, -1e9) >= _BAD_EVENT_EVERY_S:
+            self._bad_published[label] = now
+            await self._publish(
+                BadMessageSeen(actor=self.name, socket=label, reason=reason[:200], count=count)
+            )
+
+    async def _on_bus(self, env: Envelope[Message]) -> None:
+        msg = env.payload
+        if isinstance(msg, SyncPing):
+            return
+        if isinstance(msg, ChildStarted) and msg.actor in self.dealers:
+            await self._resend_all(msg.actor)
+            if "ChildStarted" not in self.cls.subscriptions:
+                return
+        await self._apply(await self.bridge.call(CallKind.EVENT, env))
+
+    def _on_control(self, env: Envelope[Message]) -> None:
+        msg = env.payload
+        if isinstance(msg, Drain) and self.drain_requested is None:
+            self.drain_requested = msg
+
+    async def _on_command(self, identity: bytes, env: Envelope[Message]) -> None:
+        assert self.router is not None
+        if not isinstance(env.payload, Command):
+            await self._bad("commands", f"{type(env.payload).__name__} is not a command")
+            return
+        stored = self.seen.get(env.msg_id)
+        if stored is not None:
+            # A retry of a command already applied: answer again, change nothing.
+            await self.router.send_multipart([identity, stored])
+            return
+        fx = await self.bridge.call(CallKind.COMMAND, env)
+        reply = self.codec.encode(
+            self.name, fx.reply if fx.reply is not None else Ack(), correlation_id=env.msg_id
+        )
+        self.seen[env.msg_id] = reply
+        deferred, fx.deferred = fx.deferred, []
+        await self._apply(fx, seen={env.msg_id: reply})
+        await self.router.send_multipart([identity, reply])
+        await self._run_deferred(deferred)
+
+    async def _on_reply(self, env: Envelope[Message]) -> None:
+        pending = self.outbox.pop(env.correlation_id, None)
+        if pending is None:
+            return  # a duplicate answer to a retried command: already handled
+        command = self.codec.decode(pending.data).payload
+        fx = await self.bridge.call(CallKind.REPLY, (env, command))
+        fx.writes[_OUTBOX + env.correlation_id] = None
+        await self._apply(fx)
+
+    # --- outbound ----------------------------------------------------------------------
+
+    async def _run_deferred(self, tokens: list[Any]) -> None:
+        while tokens:
+            await self._apply(await self.bridge.call(CallKind.DEFERRED, tokens.pop(0)))
+
+    async def _apply(self, fx: Effects, seen: dict[str, bytes] | None = None) -> None:
+        """Persist, then publish and send: nothing leaves before the state that caused it."""
+        sends: list[tuple[str, str, bytes]] = []
+        now = time.time()
+        for target, command in fx.commands:
+            msg_id = new_id()
+            data = self.codec.encode(self.name, command, msg_id=msg_id)
+            out = _Outgoing(target=target, data=data, sent_at=now)
+            self.outbox[msg_id] = out
+            fx.writes[_OUTBOX + msg_id] = msgspec.msgpack.encode(out)
+            sends.append((target, msg_id, data))
+        await self.store.commit(fx.writes, seen)
+        for event in fx.events:
+            await self._publish(event)
+        for target, _msg_id, data in sends:
+            await self.dealers[target].send(data)
+        if fx.deferred:
+            await self._run_deferred(list(fx.deferred))
+
+    async def _publish(self, event: Event) -> None:
+        try:
+            await self.push.send(self.codec.encode(self.name, event), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            self.log.error("bus_full_event_dropped", event=type(event).__name__)
+
+    async def _beat(self) -> None:
+        iterations = (await self.bridge.call(CallKind.BEAT)).result
+        self.beat_seq += 1
+        await self._publish(
+            Heartbeat(
+                actor=self.name,
+                pid=os.getpid(),
+                seq=self.beat_seq,
+                iterations=int(iterations),
+                state_age_s=round(time.monotonic() - self.store.last_commit, 6),
+            )
+        )
+
+    async def _resend_all(self, target: str | None = None) -> None:
+        for out in list(self.outbox.values()):
+            if target is None or out.target == target:
+                await self.dealers[out.target].send(out.data)
+
+    async def _resend_due(self) -> None:
+        cutoff = time.time() - self.req.runtime.command_retry_s
+        for out in list(self.outbox.values()):
+            if out.sent_at <= cutoff:
+                await self.dealers[out.target].send(out.data)

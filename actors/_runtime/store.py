@@ -1,0 +1,106 @@
+"""An actor's persisted state: a key-value table and a dedupe table in SQLite (WAL, aiosqlite).
+
+One file per actor, one writer (the actor process). Every change an actor makes while handling a
+message is committed in one transaction before the message is acknowledged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import aiosqlite
+
+# How many processed command ids are remembered for dedupe; older ones are pruned. A sender
+# retries within seconds, so this bounds the table without weakening exactly-once in practice.
+SEEN_KEEP = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    n INTEGER PRIMARY KEY AUTOINCREMENT, msg_id TEXT UNIQUE NOT NULL, reply BLOB, at REAL NOT NULL
+);
+"""
+
+
+class StateStore:
+    """Async access to one actor's SQLite state file."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        """Wrap an open connection; use ``StateStore.open``."""
+        self._db = db
+        self.path = path
+        self.last_commit = time.monotonic()
+        self._commits = 0
+
+    @classmethod
+    async def open(cls, path: Path, *, synchronous: str = "FULL") -> StateStore:
+        """Open (creating if needed) the state file in WAL mode."""
+        if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute(f"PRAGMA synchronous={synchronous}")
+        await db.executescript(_SCHEMA)
+        return cls(db, path)
+
+    async def load(self) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """Everything persisted: the key-value state and the remembered command replies."""
+        async with self._db.execute("SELECT key, value FROM kv") as cur:
+            kv = {str(k): bytes(v) for k, v in await cur.fetchall()}
+        async with self._db.execute("SELECT msg_id, reply FROM seen ORDER BY n") as cur:
+            seen = {str(m): bytes(r or b"") for m, r in await cur.fetchall()}
+        return kv, seen
+
+    async def commit(
+        self, writes: Mapping[str, bytes | None], seen: Mapping[str, bytes] | None = None
+    ) -> None:
+        """Apply ``writes`` (None deletes) and record ``seen`` replies in one transaction."""
+        if not writes and not seen:
+            return
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            puts = [(k, v) for k, v in writes.items() if v is not None]
+            dels = [(k,) for k, v in writes.items() if v is None]
+            if puts:
+                await db.executemany(
+                    "INSERT INTO kv(key, value) VALUES(?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    puts,
+                )
+            if dels:
+                await db.executemany("DELETE FROM kv WHERE key=?", dels)
+            if seen:
+                now = time.time()
+                await db.executemany(
+                    "INSERT OR REPLACE INTO seen(msg_id, reply, at) VALUES(?, ?, ?)",
+                    [(m, r, now) for m, r in seen.items()],
+                )
+                self._commits += 1
+                if self._commits % 1000 == 0:
+                    await db.execute(
+                        "DELETE FROM seen WHERE n <= (SELECT MAX(n) FROM seen) - ?", (SEEN_KEEP,)
+                    )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        self.last_commit = time.monotonic()
+
+    async def close(self) -> None:
+        """Close the connection (its thread ends)."""
+        await self._db.close()
+
+
+def read_snapshot(path: Path) -> dict[str, bytes]:
+    """Read another process's state file without writing (drills, tests, status tools)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {str(k): bytes(v) for k, v in con.execute("SELECT key, value FROM kv")}
+    finally:
+        con.close()

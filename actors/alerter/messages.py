@@ -1,0 +1,4 @@
+"""Messages of the alerter actor."""
+
+from __future__ import annotations
+

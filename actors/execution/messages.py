@@ -1,0 +1,127 @@
+"""Messages of the order lifecycle: intents in, order and position facts out."""
+
+from __future__ import annotations
+
+import enum
+
+from actors._runtime.messages import Command, Event
+
+
+class Side(enum.Enum):
+    """Direction of an order."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderStatus(enum.Enum):
+    """Lifecycle of an order, as execution records it."""
+
+    PENDING_SUBMIT = "PENDING_SUBMIT"
+    """Written locally; no broker has seen it yet."""
+    SUBMITTED = "SUBMITTED"
+    """The broker acknowledged it."""
+    FILLED = "FILLED"
+    """Completely filled (final)."""
+    CANCELLED = "CANCELLED"
+    """Cancelled (final)."""
+    REJECTED = "REJECTED"
+    """Refused by the gate or the broker (final)."""
+    RECORDED = "RECORDED"
+    """Shadow mode: written down as what would have been sent; nothing was sent (final)."""
+
+
+class SubmitOrder(Command, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Orchestrator to execution: turn this intent into an order."""
+
+    intent_id: str
+    """Unique id of the intent; the client order id is derived from it."""
+    instrument: str
+    """Instrument symbol."""
+    side: Side
+    """Buy or sell."""
+    quantity: float
+    """Positive quantity."""
+    reference_price: float
+    """Last market price the strategy saw."""
+    limit_price: float | None = None
+    """Limit price; None for a market order."""
+    reduce_only: bool = False
+    """True when the order may only reduce exposure."""
+    strategy: str = ""
+    """Strategy that produced the intent."""
+
+
+class PriceTick(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A market price from the feed."""
+
+    instrument: str
+    """Instrument symbol."""
+    price: float
+    """Last price."""
+    ts: float
+    """Feed timestamp (seconds since the epoch, the feed's clock)."""
+    iteration: int
+    """Orchestrator iteration that produced it."""
+
+
+class OrderAccepted(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Execution accepted an intent and wrote the order."""
+
+    client_order_id: str
+    """Client order id derived from the intent."""
+    intent_id: str
+    """The intent."""
+    instrument: str
+    """Instrument symbol."""
+    side: Side
+    """Buy or sell."""
+    quantity: float
+    """Quantity."""
+    status: OrderStatus
+    """Status after acceptance."""
+
+
+class OrderRejected(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """An intent or order was refused, with a typed reason."""
+
+    intent_id: str
+    """The intent."""
+    instrument: str
+    """Instrument symbol."""
+    code: str
+    """Machine-readable reason (a gate rule name, ``broker``, ``invalid``)."""
+    reason: str
+    """What was wrong, for a person."""
+
+
+class OrderFilled(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A fill (real, paper or shadow-hypothetical) and the position after it."""
+
+    client_order_id: str
+    """Client order id."""
+    instrument: str
+    """Instrument symbol."""
+    side: Side
+    """Buy or sell."""
+    quantity: float
+    """Filled quantity."""
+    price: float
+    """Fill price."""
+    position_after: float
+    """Signed position in the instrument after the fill."""
+    realized_pnl: float
+    """Realised PnL of this fill (closing part only)."""
+
+
+class EquityUpdated(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Account equity marked to market."""
+
+    equity: float
+    """Cash plus marked positions."""
+    cash: float
+    """Cash."""
+    realized_pnl: float
+    """Realised PnL since inception."""
+    ts: float
+    """Feed time of the mark."""

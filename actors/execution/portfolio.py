@@ -1,0 +1,58 @@
+"""Positions, cash and PnL from fills (average-cost accounting), as pure code over values."""
+
+from __future__ import annotations
+
+import msgspec
+
+from actors.execution.messages import Side
+
+
+class Position(msgspec.Struct):
+    """One instrument's signed quantity and average entry price."""
+
+    quantity: float = 0.0
+    avg_price: float = 0.0
+
+
+class Portfolio(msgspec.Struct):
+    """Cash, positions and realised PnL; what execution persists after every fill."""
+
+    cash: float = 0.0
+    realized_pnl: float = 0.0
+    positions: dict[str, Position] = msgspec.field(default_factory=dict)
+    fills: int = 0
+
+    def apply_fill(self, instrument: str, side: Side, quantity: float, price: float) -> float:
+        """Book a fill; returns the realised PnL of its closing part."""
+        pos = self.positions.setdefault(instrument, Position())
+        signed = quantity if side is Side.BUY else -quantity
+        realized = 0.0
+        if pos.quantity and (pos.quantity > 0) != (signed > 0):
+            closing = min(abs(signed), abs(pos.quantity))
+            direction = 1.0 if pos.quantity > 0 else -1.0
+            realized = closing * (price - pos.avg_price) * direction
+        new_qty = pos.quantity + signed
+        if abs(new_qty) < 1e-12:
+            pos.quantity, pos.avg_price = 0.0, 0.0
+        elif pos.quantity == 0 or (pos.quantity > 0) != (new_qty > 0):
+            pos.quantity, pos.avg_price = new_qty, price  # opened, or flipped through zero
+        elif abs(new_qty) > abs(pos.quantity):
+            pos.avg_price = (pos.avg_price * abs(pos.quantity) + price * abs(signed)) / abs(new_qty)
+            pos.quantity = new_qty
+        else:
+            pos.quantity = new_qty  # reduced: the average price of what is left is unchanged
+        self.cash -= signed * price
+        self.realized_pnl += realized
+        self.fills += 1
+        return realized
+
+    def equity(self, prices: dict[str, float]) -> float:
+        """Cash plus positions marked at ``prices`` (entry price where no mark is known)."""
+        marked = sum(
+            p.quantity * prices.get(i, p.avg_price) for i, p in self.positions.items()
+        )
+        return self.cash + marked
+
+    def signed(self) -> dict[str, float]:
+        """Instrument -> signed quantity, without flat instruments."""
+        return {i: p.quantity for i, p in self.positions.items() if p.quantity}

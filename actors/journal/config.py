@@ -1,0 +1,19 @@
+"""Config of the journal actor."""
+
+from __future__ import annotations
+
+import msgspec
+
+from actors.journal.writer import FsyncPolicy
+
+
+class JournalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What is journaled and how durably."""
+
+    fsync: FsyncPolicy = FsyncPolicy.EVERY_ENTRY
+    """When entries are forced to disk (every_entry, batch, none)."""
+    exclude: list[str] = msgspec.field(
+        default_factory=lambda: ["Heartbeat", "SyncPing", "PriceTick"]
+    )
+    """Event types not journaled: liveness pings and raw market data are not audit facts
+    (the heartbeat actor's verdict changes and every order and fill are)."""

@@ -1,0 +1,4 @@
+"""Messages of the journal actor."""
+
+from __future__ import annotations
+

@@ -1,0 +1,135 @@
+"""The orchestrator: feed -> strategy -> checked signals -> order intents to execution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import msgspec
+
+from actors._runtime.actor import BaseActor, Summary
+from actors._runtime.codec import Envelope
+from actors._runtime.messages import Command, Message
+from actors._runtime.spawn import import_actor
+from actors._runtime.trading import TradingState, TradingStateChanged
+from actors.execution.messages import OrderFilled, PriceTick, Side, SubmitOrder
+from actors.orchestrator.config import OrchestratorConfig
+from actors.orchestrator.feed import SimulatedFeed
+from actors.orchestrator.messages import SignalRejected, StrategyFailed
+from actors.orchestrator.strategy import Bar, SignalRejected as BadSignal, StrategyContext
+from actors.orchestrator.strategy import check_signal
+
+
+class LoopState(msgspec.Struct):
+    """What the orchestrator persists at every iteration."""
+
+    iterations: int = 0
+    prices: dict[str, float] = msgspec.field(default_factory=dict)
+    positions: dict[str, float] = msgspec.field(default_factory=dict)
+    strategy: dict[str, Any] = msgspec.field(default_factory=dict)
+    trading_state: TradingState = TradingState.ACTIVE
+    intents: int = 0
+    rejected_signals: int = 0
+
+
+class OrchestratorActor(BaseActor):
+    """Runs the iteration loop; emits no intent unless the trading state allows it."""
+
+    config_type: ClassVar[type[msgspec.Struct] | None] = OrchestratorConfig
+    subscriptions: ClassVar[tuple[str, ...]] = ("OrderFilled", "TradingStateChanged")
+    command_targets: ClassVar[tuple[str, ...]] = ("execution",)
+
+    def restore(self, snapshot: Mapping[str, bytes]) -> None:
+        """Load the loop state and build the feed and the strategy from it."""
+        cfg: OrchestratorConfig = self.config
+        raw = snapshot.get("loop")
+        self.loop = msgspec.msgpack.decode(raw, type=LoopState) if raw else LoopState()
+        self.iterations = self.loop.iterations
+        self.feed = SimulatedFeed(cfg.feed, self.loop.prices)
+        self.strategy = import_actor(cfg.strategy)(**cfg.strategy_params)
+        self.strategy.restore(self.loop.strategy)
+        self.draining = False
+
+    def summary(self) -> Summary:
+        """Iterations, intents and the trading state as restored."""
+        return {
+            "iterations": self.loop.iterations,
+            "intents": self.loop.intents,
+            "trading_state": self.loop.trading_state.value,
+        }
+
+    def tick_interval(self) -> float | None:
+        """The loop's pace."""
+        interval: float = self.config.interval_s
+        return interval
+
+    def on_tick(self, now: float) -> None:
+        """One iteration of the loop."""
+        if self.draining:
+            return
+        st = self.loop
+        st.iterations += 1
+        self.iterations = st.iterations
+        st.prices = self.feed.step(st.iterations)
+        for instrument, price in st.prices.items():
+            self.publish(
+                PriceTick(instrument=instrument, price=price, ts=now, iteration=st.iterations)
+            )
+        bar = Bar(iteration=st.iterations, ts=now, prices=dict(st.prices))
+        ctx = StrategyContext(positions=dict(st.positions), trading_state=st.trading_state)
+        try:
+            signals = list(self.strategy.on_bar(bar, ctx))
+        except Exception as exc:  # noqa: BLE001 - a client's bug skips a bar, not the loop
+            self.publish(StrategyFailed(iteration=st.iterations, error=repr(exc)[:500]))
+            signals = []
+        for k, raw in enumerate(signals):
+            self._emit(k, raw, bar)
+        st.strategy = self.strategy.state()
+        self.put("loop", st)
+
+    def _emit(self, k: int, raw: Any, bar: Bar) -> None:
+        st = self.loop
+        try:
+            sig = check_signal(raw, set(bar.prices))
+        except BadSignal as exc:
+            st.rejected_signals += 1
+            self.publish(SignalRejected(iteration=bar.iteration, reason=str(exc)))
+            return
+        position = st.positions.get(sig.instrument, 0.0)
+        delta = sig.quantity if sig.side is Side.BUY else -sig.quantity
+        reduces = abs(position + delta) < abs(position) and position * (position + delta) >= 0
+        if st.trading_state is not TradingState.ACTIVE and not (
+            st.trading_state is TradingState.REDUCING and reduces
+        ):
+            return  # layer 1 of the kill switch: no intent unless the state allows it
+        st.intents += 1
+        self.send(
+            "execution",
+            SubmitOrder(
+                intent_id=f"{self.name}-{bar.iteration}-{k}",
+                instrument=sig.instrument,
+                side=sig.side,
+                quantity=float(sig.quantity),
+                reference_price=bar.prices[sig.instrument],
+                reduce_only=reduces,
+                strategy=type(self.strategy).__name__,
+            ),
+        )
+
+    def on_event(self, env: Envelope[Message]) -> None:
+        """Track positions and the trading state from the bus."""
+        msg = env.payload
+        if isinstance(msg, OrderFilled):
+            self.loop.positions[msg.instrument] = msg.position_after
+            self.put("loop", self.loop)
+        elif isinstance(msg, TradingStateChanged):
+            self.loop.trading_state = msg.state
+            self.put("loop", self.loop)
+
+    def on_reply(self, env: Envelope[Message], command: Command) -> None:
+        """Execution's answer to an intent (the facts also come on the bus)."""
+
+    def on_drain(self) -> bool:
+        """Stop emitting; the runtime waits until every intent sent is acknowledged."""
+        self.draining = True
+        return True

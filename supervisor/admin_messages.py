@@ -1,0 +1,77 @@
+"""Requests and replies on the operator admin socket (msgpack-encoded msgspec structs)."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+
+class AdminRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Base of admin requests."""
+
+
+class StatusRequest(AdminRequest, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Ask for the tree's status."""
+
+
+class ActorStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One child as the supervisor sees it."""
+
+    name: str
+    """Child name."""
+    pid: int | None
+    """Current process id (None when not running)."""
+    alive: bool
+    """True while its process runs."""
+    restarts: int
+    """Restarts since the tree started."""
+    last_heartbeat_age_s: float | None
+    """Seconds since its last heartbeat (None before the first)."""
+    iterations: int | None
+    """Progress counter from its last heartbeat."""
+    restored: dict[str, int | float | str | bool]
+    """What it reported loading from disk at its last start."""
+
+
+class SupervisorStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The supervisor itself."""
+
+    pid: int
+    """Process id."""
+    uptime_s: float
+    """Seconds since it started."""
+    strategy: str
+    """Restart strategy."""
+    bus_seq: int
+    """Events published on the bus so far."""
+    bad_messages: dict[str, int]
+    """Undecodable messages dropped, per socket."""
+    tree_live: bool | None
+    """The heartbeat actor's last verdict (None before the first)."""
+
+
+class StatusReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Answer to ``StatusRequest``."""
+
+    trading_state: str
+    """ACTIVE, REDUCING, PAUSED or HALTED."""
+    supervisor: SupervisorStatus
+    """The supervisor."""
+    actors: list[ActorStatus]
+    """Children in start order."""
+
+
+class ErrorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):
+    """The request could not be served; ``error`` says why."""
+
+    error: str
+    """What was wrong."""
+
+
+Request = Union[StatusRequest]  # noqa: UP007 - a tagged union grows with the kill-switch commands
+Reply = Union[StatusReply, ErrorReply]  # noqa: UP007
+
+REQUEST_DECODER = msgspec.msgpack.Decoder(Request)
+REPLY_DECODER = msgspec.msgpack.Decoder(Reply)
+ENCODER = msgspec.msgpack.Encoder()

@@ -1,0 +1,164 @@
+"""Configuration: the embedded default TOML, a user file merged over it, decoded once into
+frozen structs that reject unknown keys with an error naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from actors._runtime.spawn import RuntimeSettings
+from actors.alerter.config import AlerterConfig
+from actors.breaker.config import BreakerActorConfig
+from actors.execution.config import ExecutionConfig
+from actors.heartbeat.config import HeartbeatConfig
+from actors.journal.config import JournalConfig
+from actors.orchestrator.config import OrchestratorConfig
+from supervisor.errors import ConfigError
+from supervisor.spec import ChildSpec, SupervisorFlags
+
+
+class PathsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where state and sockets live (flags and systemd's variables take precedence)."""
+
+    state_dir: str = "state"
+    """State directory, relative to the working directory unless absolute."""
+    run_dir: str = ""
+    """Socket directory; empty means ``<state_dir>/run``."""
+
+
+class LogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Log output."""
+
+    format: Literal["auto", "json", "console"] = "auto"
+    """``auto``: console rendering on a terminal, JSON lines otherwise."""
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The whole effective configuration."""
+
+    supervisor: SupervisorFlags = msgspec.field(default_factory=SupervisorFlags)
+    """Supervision flags and the start order."""
+    children: dict[str, ChildSpec] = msgspec.field(default_factory=dict)
+    """Child specs by name."""
+    runtime: RuntimeSettings = msgspec.field(default_factory=RuntimeSettings)
+    """Process-runtime knobs shared by every actor."""
+    paths: PathsConfig = msgspec.field(default_factory=PathsConfig)
+    """Directories."""
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
+    """Logging."""
+    orchestrator: OrchestratorConfig = msgspec.field(default_factory=OrchestratorConfig)
+    """Orchestrator section."""
+    execution: ExecutionConfig = msgspec.field(default_factory=ExecutionConfig)
+    """Execution section."""
+    heartbeat: HeartbeatConfig = msgspec.field(default_factory=HeartbeatConfig)
+    """Heartbeat section."""
+    breaker: BreakerActorConfig = msgspec.field(default_factory=BreakerActorConfig)
+    """Breaker section."""
+    journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
+    """Journal section."""
+    alerter: AlerterConfig = msgspec.field(default_factory=AlerterConfig)
+    """Alerter section."""
+
+    def section(self, child: str) -> dict[str, Any]:
+        """Config handed to a child: its typed section, or its spec's ``args``."""
+        typed = getattr(self, child, None) if child in _ACTOR_SECTIONS else None
+        if typed is not None:
+            out: dict[str, Any] = msgspec.to_builtins(typed)
+            return out
+        return dict(self.children[child].args)
+
+
+_ACTOR_SECTIONS = ("orchestrator", "execution", "heartbeat", "breaker", "journal", "alerter")
+
+
+def default_path() -> Path:
+    """The embedded default: shipped inside the package, or ``config/`` of a checkout."""
+    packaged = Path(__file__).with_name("default.toml")
+    return packaged if packaged.exists() else Path(__file__).parents[1] / "config" / "default.toml"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value in ``over`` replaces the one in ``base``."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`(?: - at `\$(?P<at>[^`]*)`)?")
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<at>[^`]*)`)?$")
+
+
+def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
+    """(dotted key, what is wrong) from a msgspec validation message."""
+    text = str(exc)
+    m = _UNKNOWN.match(text)
+    if m:
+        at = (m["at"] or "").lstrip(".")
+        key = f"{at}.{m['field']}" if at else m["field"]
+        return key, "unknown key"
+    m = _AT.match(text)
+    assert m is not None
+    return (m["at"] or "").lstrip(".") or "(top level)", m["msg"]
+
+
+def load(path: Path | None = None) -> Config:
+    """The effective config: the default, with ``path`` (keys it changes only) merged over it."""
+    base_path = default_path()
+    raw = _read(base_path)
+    source = base_path
+    if path is not None:
+        raw = merge(raw, _read(path))
+        source = path
+    try:
+        config = msgspec.convert(raw, Config)
+    except msgspec.ValidationError as exc:
+        key, problem = _describe(exc)
+        raise ConfigError(f"config error in {source}: key '{key}': {problem}") from exc
+    _check(config, source)
+    return config
+
+
+def _check(config: Config, source: Path) -> None:
+    """Cross-field rules msgspec cannot express."""
+    names = config.supervisor.children
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config error in {source}: key 'supervisor.children': duplicate names")
+    for name in names:
+        if name not in config.children:
+            raise ConfigError(
+                f"config error in {source}: key 'supervisor.children': {name!r} has no "
+                f"[children.{name}] spec"
+            )
+    if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
+        raise ConfigError(
+            f"config error in {source}: key 'supervisor.intensity'/'period_s': need "
+            "intensity >= 0 and period_s > 0"
+        )
+
+
+def digest(config: Config) -> str:
+    """SHA-256 of the effective config (canonical JSON), for change detection."""
+    import hashlib
+
+    return hashlib.sha256(msgspec.json.encode(msgspec.to_builtins(config), order="sorted")).hexdigest()

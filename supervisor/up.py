@@ -1,0 +1,204 @@
+"""``quantfund up``: run the tree in the foreground until a signal, a duration, or a give-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+
+from actors._runtime import endpoints, log
+from actors._runtime.codec import Envelope
+from actors._runtime.messages import Drained, Heartbeat, Message, Ready, TreeLiveness, TreeStopping
+from actors._runtime.trading import TradingState, TradingStateChanged
+from supervisor.admin import AdminServer
+from supervisor.admin_messages import (
+    ActorStatus,
+    AdminRequest,
+    ErrorReply,
+    StatusReply,
+    StatusRequest,
+    SupervisorStatus,
+)
+from supervisor.config import Config
+from supervisor.errors import ChildStartError, ChildStartTimeout, RestartIntensityExceeded
+from supervisor.hub import Hub
+from supervisor.tree import Tree
+from supervisor.zygote import PRELOAD, Zygote, become_subreaper
+
+
+@dataclass(frozen=True)
+class Dirs:
+    """Resolved directories of one run."""
+
+    state: Path
+    run: Path
+
+
+def resolve_dirs(config: Config, state_flag: str | None, run_flag: str | None) -> Dirs:
+    """Flags first, then systemd's ``$STATE_DIRECTORY``/``$RUNTIME_DIRECTORY``, then config."""
+    state = Path(state_flag or os.environ.get("STATE_DIRECTORY") or config.paths.state_dir)
+    state = state.absolute()
+    run_text = run_flag or os.environ.get("RUNTIME_DIRECTORY") or config.paths.run_dir
+    run = Path(run_text).absolute() if run_text else state / "run"
+    return Dirs(state=state, run=run)
+
+
+def log_json(config: Config) -> bool:
+    """Whether log lines are JSON."""
+    fmt = config.log.format
+    return fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
+
+
+def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
+    """Run the tree; returns the process exit status (0 only after a clean drain)."""
+    json_lines = log_json(config)
+    log.configure("supervisor", json_lines=json_lines)
+    dirs.state.mkdir(parents=True, exist_ok=True)
+    endpoints.prepare_run_dir(dirs.run)
+    become_subreaper()
+    modules = tuple(spec.actor.partition(":")[0] for spec in config.children.values())
+    # Forked before any ZeroMQ context, thread or event loop exists in this process.
+    zygote = Zygote(PRELOAD + modules)
+    try:
+        return asyncio.run(Supervisor(config, dirs, zygote, json_lines).run(duration))
+    finally:
+        zygote.close()
+
+
+class Supervisor:
+    """The root process's event loop: hub, admin socket, tree, signals."""
+
+    def __init__(self, config: Config, dirs: Dirs, zygote: Zygote, json_lines: bool) -> None:
+        """Prepare; sockets are opened in ``run``."""
+        self.config = config
+        self.dirs = dirs
+        self.zygote = zygote
+        self.json_lines = json_lines
+        self.log = log.get()
+        self.started = time.monotonic()
+        self.trading_state = TradingState.ACTIVE
+        self.tree_live: bool | None = None
+        self.gave_up: RestartIntensityExceeded | None = None
+        self.stop_reason: tuple[str, str] | None = None
+
+    async def run(self, duration: float | None) -> int:
+        """Start the tree, serve, stop it in order; returns the exit status."""
+        loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.hub = Hub(ctx, self.dirs.run, self._on_event, self._on_control)
+        self.hub.attach(loop)
+        admin = AdminServer(ctx, self.dirs.run, self._on_admin)
+        admin.attach(loop)
+        self.tree = Tree(
+            self.config, self.zygote, state_dir=self.dirs.state, run_dir=self.dirs.run,
+            log_json=self.json_lines, publish=self.hub.publish,
+            send_control=self.hub.send_control, on_give_up=self._give_up,
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop, "signal", signal.Signals(sig).name)
+        self.log.info("supervisor_started", state_dir=str(self.dirs.state),
+                      run_dir=str(self.dirs.run), zygote_pid=self.zygote.pid)
+        try:
+            try:
+                await self.tree.start_all()
+            except (ChildStartError, ChildStartTimeout) as exc:
+                self.log.error("tree_start_failed", reason=str(exc))
+                return 1
+            self.log.info("tree_started", children=[c.name for c in self.tree.children])
+            if self.stop_reason is None and self.gave_up is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=duration)
+            source, reason = self.stop_reason or ("supervisor", "duration elapsed")
+            if self.gave_up is not None:
+                source, reason = "supervisor", str(self.gave_up)
+            self.log.info("tree_stopping", source=source, reason=reason)
+            self.hub.publish(TreeStopping(source=source, reason=reason))
+            clean = await self.tree.stop_all(source=source, reason=reason)
+            code = 0 if clean and self.gave_up is None else 1
+            self.log.info("supervisor_exit", exit_status=code, clean=clean)
+            return code
+        finally:
+            self.tree.kill_all()
+            admin.close()
+            self.hub.close()
+            ctx.term()
+
+    def _stop(self, source: str, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = (source, reason)
+        self.wake.set()
+
+    def _give_up(self, exc: RestartIntensityExceeded) -> None:
+        self.gave_up = exc
+        self._set_trading_state(TradingState.HALTED, "supervisor", str(exc))
+        self.wake.set()
+
+    def _set_trading_state(self, state: TradingState, source: str, reason: str) -> None:
+        previous, self.trading_state = self.trading_state, state
+        self.log.warning("trading_state_changed", previous=previous.value, state=state.value,
+                         source=source, reason=reason)
+        self.hub.publish(TradingStateChanged(
+            previous=previous, state=state, source=source, reason=reason, seq=0
+        ))
+
+    # --- hub callbacks -----------------------------------------------------------------
+
+    def _on_event(self, env: Envelope[Message]) -> None:
+        msg = env.payload
+        if isinstance(msg, Heartbeat):
+            child = self.tree.by_name.get(msg.actor)
+            if child is not None and child.pid == msg.pid:
+                child.last_beat_at = time.monotonic()
+                child.iterations = msg.iterations
+        elif isinstance(msg, TreeLiveness):
+            self.tree_live = msg.live
+
+    def _on_control(self, identity: str, env: Envelope[Message]) -> None:
+        msg = env.payload
+        if isinstance(msg, Ready):
+            self.tree.on_ready(msg.actor, msg.pid, msg.restored)
+        elif isinstance(msg, Drained):
+            self.tree.on_drained(msg.actor)
+
+    # --- admin -------------------------------------------------------------------------
+
+    def _on_admin(self, request: AdminRequest) -> StatusReply | ErrorReply:
+        if isinstance(request, StatusRequest):
+            return self.status()
+        return ErrorReply(error=f"unsupported request {type(request).__name__}")
+
+    def status(self) -> StatusReply:
+        """The tree as the supervisor sees it now."""
+        now = time.monotonic()
+        actors = [
+            ActorStatus(
+                name=c.name,
+                pid=c.pid if c.alive else None,
+                alive=c.alive,
+                restarts=c.restarts,
+                last_heartbeat_age_s=(
+                    None if c.last_beat_at is None else round(now - c.last_beat_at, 3)
+                ),
+                iterations=c.iterations,
+                restored=c.restored,
+            )
+            for c in self.tree.children
+        ]
+        bad = dict(self.hub.bad)
+        return StatusReply(
+            trading_state=self.trading_state.value,
+            supervisor=SupervisorStatus(
+                pid=os.getpid(), uptime_s=round(now - self.started, 3),
+                strategy=self.config.supervisor.strategy.value, bus_seq=self.hub.seq,
+                bad_messages=bad, tree_live=self.tree_live,
+            ),
+            actors=actors,
+        )

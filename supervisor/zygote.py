@@ -1,0 +1,170 @@
+"""The zygote: a preloaded fork server whose children end up as the supervisor's own children.
+
+Why: the supervisor holds a ZeroMQ context, sockets and an event loop, and a fork must never copy
+those (FLOORS.md). Exec-ing a fresh interpreter costs ~100 ms. So, before the supervisor opens
+anything, it forks this zygote (through ``multiprocess``), which imports the heavy modules once.
+For each actor the zygote forks an intermediate process that forks the actor and exits at once;
+the orphaned actor is re-parented to the nearest child subreaper, which is the supervisor. The
+supervisor is therefore the direct parent of every actor (it reaps it and sees its death at once)
+while no ZeroMQ context ever crosses a fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import gc
+import importlib
+import os
+import signal
+from typing import Any
+
+import msgspec
+
+from actors._runtime.spawn import ExitCode, SpawnRequest
+from supervisor.errors import ChildStartError
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+# Imported once in the zygote, so that a child starts without paying for them (FLOORS.md).
+PRELOAD = (
+    "zmq",
+    "zmq.asyncio",
+    "pykka",
+    "aiosqlite",
+    "msgspec",
+    "structlog",
+    "psutil",
+    "actors._runtime.process",
+    "actors.wire",
+)
+
+
+def become_subreaper() -> None:
+    """Make this process adopt orphaned descendants (the actors the zygote double-forks)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _zygote_main(conn: Any, preload: tuple[str, ...], parent_pid: int) -> None:
+    """Body of the zygote process: preload, then fork actors on request until the pipe closes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(ExitCode.ORPHANED)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in preload:
+        importlib.import_module(name)
+    from actors import wire
+
+    wire.codec()  # build the message union once; every child inherits it
+    gc.freeze()  # keep preloaded objects out of the collector: fewer copy-on-write faults
+    conn.send_bytes(b"ready")
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            os._exit(0)
+        req = msgspec.msgpack.decode(data, type=SpawnRequest)
+        conn.send_bytes(_fork_actor(req, conn).to_bytes(8, "little", signed=True))
+
+
+def _fork_actor(req: SpawnRequest, conn: Any) -> int:
+    """Double-fork the actor for ``req``; return its pid once it is re-parented (or -errno)."""
+    r, w = os.pipe()
+    try:
+        mid = os.fork()
+    except OSError as exc:
+        os.close(r)
+        os.close(w)
+        return -exc.errno
+    if mid == 0:  # intermediate
+        os.close(r)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.write(w, (-exc.errno).to_bytes(8, "little", signed=True))
+            os._exit(1)
+        if pid == 0:  # the actor
+            os.close(w)
+            code = ExitCode.CRASHED
+            try:
+                conn.close()
+                from actors._runtime import process
+
+                code = process.main(req)
+            finally:
+                os._exit(code)
+        os.write(w, pid.to_bytes(8, "little", signed=True))
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        raw = f.read(8)
+    os.waitpid(mid, 0)  # once it is reaped, the actor belongs to the supervisor
+    return int.from_bytes(raw, "little", signed=True) if len(raw) == 8 else -1
+
+
+class Zygote:
+    """The supervisor's handle on the zygote process."""
+
+    def __init__(self, preload: tuple[str, ...] = PRELOAD) -> None:
+        """Fork the zygote now; call before creating any ZeroMQ context or thread."""
+        import multiprocess
+
+        ctx = multiprocess.get_context("fork")
+        self._conn, child_conn = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=_zygote_main,
+            args=(child_conn, preload, os.getpid()),
+            name="quantfund-zygote",
+            daemon=True,
+        )
+        self.process.start()
+        child_conn.close()
+        self._lock = asyncio.Lock()
+        self._ready = False
+
+    @property
+    def pid(self) -> int:
+        """Pid of the zygote."""
+        return int(self.process.pid)
+
+    async def _recv(self) -> bytes:
+        loop = asyncio.get_running_loop()
+        fd = self._conn.fileno()
+        while not self._conn.poll():
+            waiter: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(fd, lambda: waiter.done() or waiter.set_result(None))
+            try:
+                await waiter
+            finally:
+                loop.remove_reader(fd)
+        return bytes(self._conn.recv_bytes())
+
+    async def spawn(self, req: SpawnRequest) -> int:
+        """Start an actor process; returns its pid (already a child of this process)."""
+        async with self._lock:
+            try:
+                if not self._ready:
+                    if await self._recv() != b"ready":
+                        raise ChildStartError("zygote sent an unexpected greeting")
+                    self._ready = True
+                self._conn.send_bytes(msgspec.msgpack.encode(req))
+                pid = int.from_bytes(await self._recv(), "little", signed=True)
+            except (EOFError, OSError) as exc:
+                raise ChildStartError(f"zygote is gone: {exc!r}") from exc
+        if pid <= 0:
+            raise ChildStartError(f"zygote could not fork {req.name}: errno {-pid}")
+        return pid
+
+    def close(self) -> None:
+        """Stop the zygote (closing its pipe makes it exit) and reap it."""
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
