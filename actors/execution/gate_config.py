@@ -1,0 +1,130 @@
+"""Limits of the pre-trade gate, validated when built or decoded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zoneinfo
+
+import msgspec
+
+
+class GateConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the pre-trade gate allows (``[execution.gate]`` in the config).
+
+    All limits are inclusive: a value equal to its limit passes, one above it is rejected.
+    """
+
+    max_position: float
+    """Largest absolute position allowed in any one instrument after the order, in units."""
+    max_gross_position: float
+    """Largest gross notional after the order: sum of abs(position) x last price."""
+    max_order_notional: float
+    """Largest notional of one order: quantity x (limit price, or reference price if none)."""
+    max_order_quantity: float
+    """Largest quantity of one order, in units."""
+    price_collar_pct: float
+    """Largest distance of the limit and reference prices from the last market price, in %."""
+    max_orders_per_window: int
+    """Most orders accepted within any ``rate_window_s`` seconds (rejected orders do not count)."""
+    rate_window_s: float
+    """Length of the sliding window of the order-rate throttle, in seconds."""
+    daily_loss_limit: float
+    """Session loss (equity drop since the session start) at which new exposure is refused; > 0."""
+    session_reset: str = "00:00"
+    """Local wall-clock time ``HH:MM`` at which a trading session (and its loss baseline) starts."""
+    timezone: str = "UTC"
+    """IANA time zone name in which ``session_reset`` is read (e.g. ``America/New_York``)."""
+    duplicate_window_s: float = 86_400.0
+    """How long an accepted intent id is remembered to refuse its duplicates, in seconds."""
+
+    def __post_init__(self) -> None:
+        """Refuse limits that would make the gate meaningless (ValueError; msgspec wraps it).
+
+        Raises:
+            ValueError: a limit is not a finite positive number, or the session is unreadable.
+        """
+        for name in (
+            "max_position",
+            "max_gross_position",
+            "max_order_notional",
+            "max_order_quantity",
+            "price_collar_pct",
+            "rate_window_s",
+            "daily_loss_limit",
+            "duplicate_window_s",
+        ):
+            value = getattr(self, name)
+            # A NaN limit would make every comparison False, i.e. silently disable the rule.
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if self.max_orders_per_window < 1:
+            raise ValueError(
+                f"max_orders_per_window must be >= 1, got {self.max_orders_per_window!r}"
+            )
+        parse_session_reset(self.session_reset)
+        load_timezone(self.timezone)
+
+
+def parse_session_reset(text: str) -> dt.time:
+    """Read a ``HH:MM`` wall-clock time.
+
+    Args:
+        text: the configured time, e.g. ``"17:00"``.
+
+    Returns:
+        The time of day.
+
+    Raises:
+        ValueError: the text is not ``HH:MM`` with 00 <= HH <= 23 and 00 <= MM <= 59.
+    """
+    hours, sep, minutes = text.partition(":")
+    if sep != ":" or len(hours) != 2 or len(minutes) != 2:
+        raise ValueError(f"session_reset must be HH:MM, got {text!r}")
+    if not (hours.isdigit() and minutes.isdigit()):
+        raise ValueError(f"session_reset must be HH:MM, got {text!r}")
+    try:
+        return dt.time(int(hours), int(minutes))
+    except ValueError as exc:  # 24:00 or 12:60; its own message does not name the setting
+        raise ValueError(f"session_reset must be HH:MM, got {text!r}: {exc}") from exc
+
+
+def load_timezone(name: str) -> zoneinfo.ZoneInfo:
+    """Load an IANA time zone (zoneinfo caches them, so this is cheap after the first call).
+
+    Args:
+        name: IANA name such as ``Europe/London``.
+
+    Returns:
+        The zone.
+
+    Raises:
+        ValueError: the name is unknown (zoneinfo's KeyError is turned into ValueError so that
+            msgspec reports it as a validation error).
+    """
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"timezone must be an IANA name, got {name!r}") from exc
+
+
+def session_id(now: float, session_reset: str, timezone: str) -> str:
+    """Name the trading session that contains ``now``: the local date on which it started.
+
+    A session starts at ``session_reset`` local time and runs until the next one. Comparing
+    wall-clock times of day (not adding 24 h) keeps exactly one boundary per local day across
+    daylight-saving changes.
+
+    Args:
+        now: seconds since the epoch.
+        session_reset: ``HH:MM`` local time of the boundary.
+        timezone: IANA zone name.
+
+    Returns:
+        ISO date of the session start, e.g. ``"2024-03-08"``.
+    """
+    local = dt.datetime.fromtimestamp(now, load_timezone(timezone))
+    start = local.date()
+    if local.time() < parse_session_reset(session_reset):
+        start -= dt.timedelta(days=1)
+    return start.isoformat()
