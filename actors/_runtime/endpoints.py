@@ -52,12 +52,12 @@ def commands(run_dir: Path, actor: str) -> str:
 
 def prepare_run_dir(run_dir: Path) -> Path:
     """Create ``run_dir`` with mode 0700 (sockets inherit its protection); refuse a shared one."""
+    # Validate the longest name first, so a deep directory fails with a clear error, untouched.
+    commands(run_dir, "orchestrator")
     run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     st = run_dir.stat()
     if st.st_uid != os.geteuid():
         raise EndpointError(f"run directory {run_dir} is owned by uid {st.st_uid}, not by us")
     if stat.S_IMODE(st.st_mode) & 0o077:
         run_dir.chmod(0o700)
-    # Validate the longest name now, so a deep directory fails at start with a clear error.
-    commands(run_dir, "orchestrator")
     return run_dir

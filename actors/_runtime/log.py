@@ -38,7 +38,9 @@ def configure(actor: str, *, json_lines: bool | None = None) -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        # One write() per line: several processes share stdout, and print() would write the
+        # message and its newline separately, letting another process's line land in between.
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=False,
     )
 

@@ -1,0 +1,80 @@
+"""Config loading: embedded default, partial overrides, errors naming the key and the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supervisor import config as config_mod
+from supervisor.errors import ConfigError
+
+
+def test_embedded_default_loads_with_six_children_in_start_order() -> None:
+    """The default needs no file and no secret."""
+    cfg = config_mod.load()
+    assert cfg.supervisor.children == [
+        "journal", "alerter", "heartbeat", "breaker", "execution", "orchestrator",
+    ]
+    assert cfg.execution.broker == "shadow"
+
+
+def test_a_file_with_only_changed_keys_is_merged_over_the_default(tmp_path: Path) -> None:
+    """Keys not in the file keep their default values."""
+    f = tmp_path / "c.toml"
+    f.write_text("[supervisor]\nintensity = 2\n[orchestrator.feed]\nseed = 7\n")
+    cfg = config_mod.load(f)
+    assert cfg.supervisor.intensity == 2
+    assert cfg.orchestrator.feed.seed == 7
+    assert cfg.orchestrator.feed.instruments == ["BTC-USD", "ETH-USD"]
+    assert cfg.supervisor.period_s == config_mod.load().supervisor.period_s
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[supervisor]\nbogus = 1\n", "supervisor.bogus", "unknown key"),
+        ("nonsense = true\n", "nonsense", "unknown key"),
+        ("[orchestrator.feed]\ncolour = 'red'\n", "orchestrator.feed.colour", "unknown key"),
+        ("[supervisor]\nintensity = 'ten'\n", "supervisor.intensity", "Expected `int`"),
+        ("[orchestrator]\ninterval_s = -1\n", "orchestrator.interval_s", "> 0"),
+        ("[supervisor]\nstrategy = 'one_for_some'\n", "supervisor.strategy", "Invalid enum"),
+        ("[supervisor]\nchildren = ['ghost']\n", "supervisor.children", "ghost"),
+    ],
+)
+def test_bad_config_names_the_key_and_the_file(
+    tmp_path: Path, text: str, key: str, problem: str
+) -> None:
+    """Unknown keys and bad values are errors that say which key, in which file, and why."""
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        config_mod.load(f)
+    msg = str(err.value)
+    assert str(f) in msg and f"'{key}'" in msg and problem in msg
+
+
+def test_broken_toml_and_missing_file_are_clear_errors(tmp_path: Path) -> None:
+    """Syntax errors and absent files name the file."""
+    f = tmp_path / "broken.toml"
+    f.write_text("[supervisor\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config_mod.load(f)
+    with pytest.raises(ConfigError, match="does not exist"):
+        config_mod.load(tmp_path / "absent.toml")
+
+
+def test_cli_reports_config_error_without_a_traceback(tmp_path: Path) -> None:
+    """`quantfund up --config bad.toml` exits 2 with one clear line."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "bad.toml"
+    f.write_text("[supervisor]\nbogus = 1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "supervisor.cli", "up", "--config", str(f),
+         "--state-dir", str(tmp_path / "s")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert out.returncode == 2
+    assert "supervisor.bogus" in out.stderr and "Traceback" not in out.stderr
