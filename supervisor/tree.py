@@ -65,6 +65,8 @@ class Tree:
         self.stopping = False
         self.log = log.get()
         self._tasks: set[asyncio.Task[None]] = set()
+        # A Ready can arrive before the zygote has told us the new pid: keep it until then.
+        self._early_ready: dict[tuple[str, int], dict[str, int | float | str | bool]] = {}
 
     # --- start -------------------------------------------------------------------------
 
@@ -99,8 +101,12 @@ class Tree:
         loop = asyncio.get_running_loop()
         t0 = time.monotonic()
         pid = await self.zygote.spawn(self._request(child))
+        spawned = time.monotonic()
         child.attach(pid, loop)
         assert child.ready is not None and child.exited is not None
+        early = self._early_ready.pop((child.name, pid), None)
+        if early is not None:
+            self.on_ready(child.name, pid, early)
         exited = child.exited
         child.exited.add_done_callback(lambda _f, c=child, e=exited: self._on_exit(c, e))
         done, _ = await asyncio.wait(
@@ -111,7 +117,8 @@ class Tree:
             child.ready_at = time.monotonic()
             self.log.info(
                 "child_started", child=child.name, child_pid=pid, restarts=child.restarts,
-                start_ms=round((child.ready_at - t0) * 1000, 3), restored=child.restored,
+                start_ms=round((child.ready_at - t0) * 1000, 3),
+                spawn_ms=round((spawned - t0) * 1000, 3), restored=child.restored,
             )
             self.publish(ChildStarted(actor=child.name, pid=pid, restarts=child.restarts))
             return
@@ -131,7 +138,10 @@ class Tree:
     def on_ready(self, name: str, pid: int, restored: dict[str, int | float | str | bool]) -> None:
         """A ``Ready`` arrived on the control socket (stale ones from old pids are ignored)."""
         child = self.by_name.get(name)
-        if child is None or child.pid != pid or child.ready is None or child.ready.done():
+        if child is not None and child.pid != pid:
+            self._early_ready[(name, pid)] = dict(restored)
+            return
+        if child is None or child.ready is None or child.ready.done():
             return
         child.restored = dict(restored)
         child.ready.set_result(None)

@@ -70,6 +70,19 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
         return asyncio.run(Supervisor(config, dirs, zygote, json_lines).run(duration))
     finally:
         zygote.close()
+        _reap_leftovers()
+
+
+def _reap_leftovers(timeout: float = 2.0) -> None:
+    """Reap the zygote's unused spare (our child by adoption) so nothing is left behind."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.005)
 
 
 class Supervisor:

@@ -3,10 +3,12 @@
 Why: the supervisor holds a ZeroMQ context, sockets and an event loop, and a fork must never copy
 those (FLOORS.md). Exec-ing a fresh interpreter costs ~100 ms. So, before the supervisor opens
 anything, it forks this zygote (through ``multiprocess``), which imports the heavy modules once.
-For each actor the zygote forks an intermediate process that forks the actor and exits at once;
-the orphaned actor is re-parented to the nearest child subreaper, which is the supervisor. The
-supervisor is therefore the direct parent of every actor (it reaps it and sees its death at once)
-while no ZeroMQ context ever crosses a fork.
+The zygote forks an intermediate process that forks a *spare* and exits at once; the orphaned
+spare is re-parented to the nearest child subreaper, which is the supervisor, binds its
+parent-death signal to it, and waits on a pipe. A spawn hands the request to the waiting spare
+(it becomes the actor) and only then forks the next spare, so no fork is on the restart path.
+The supervisor is therefore the direct parent of every actor (it reaps it and sees its death at
+once) while no ZeroMQ context ever crosses a fork.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def become_subreaper() -> None:
 
 
 def _zygote_main(conn: Any, preload: tuple[str, ...], parent_pid: int) -> None:
-    """Body of the zygote process: preload, then fork actors on request until the pipe closes."""
+    """Body of the zygote process: preload, keep a warm spare, hand it each request."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent_pid:
@@ -62,49 +64,89 @@ def _zygote_main(conn: Any, preload: tuple[str, ...], parent_pid: int) -> None:
 
     wire.codec()  # build the message union once; every child inherits it
     gc.freeze()  # keep preloaded objects out of the collector: fewer copy-on-write faults
+    spare = _fork_spare(conn, parent_pid)
     conn.send_bytes(b"ready")
     while True:
         try:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             os._exit(0)
-        req = msgspec.msgpack.decode(data, type=SpawnRequest)
-        conn.send_bytes(_fork_actor(req, conn).to_bytes(8, "little", signed=True))
+        pid = _hand_over(spare, data)
+        if pid <= 0:  # the spare died (or the fork failed): start a fresh one, try once more
+            spare = _fork_spare(conn, parent_pid)
+            pid = _hand_over(spare, data)
+        conn.send_bytes(pid.to_bytes(8, "little", signed=True))
+        spare = _fork_spare(conn, parent_pid)  # off the critical path: after the reply
 
 
-def _fork_actor(req: SpawnRequest, conn: Any) -> int:
-    """Double-fork the actor for ``req``; return its pid once it is re-parented (or -errno)."""
+def _hand_over(spare: tuple[int, int], data: bytes) -> int:
+    """Give ``data`` (a SpawnRequest) to the waiting spare; its pid, or <= 0 if it is gone."""
+    pid, wfd = spare
+    if pid <= 0:
+        return pid
+    try:
+        os.write(wfd, len(data).to_bytes(4, "little") + data)
+    except OSError:
+        return -1
+    finally:
+        os.close(wfd)
+    return pid
+
+
+def _fork_spare(conn: Any, parent_pid: int) -> tuple[int, int]:
+    """Double-fork a spare actor process; return (its pid once re-parented, request pipe)."""
+    req_r, req_w = os.pipe()
     r, w = os.pipe()
     try:
         mid = os.fork()
     except OSError as exc:
-        os.close(r)
-        os.close(w)
-        return -exc.errno
+        for fd in (req_r, req_w, r, w):
+            os.close(fd)
+        return -exc.errno, -1
     if mid == 0:  # intermediate
         os.close(r)
+        os.close(req_w)
         try:
             pid = os.fork()
         except OSError as exc:
             os.write(w, (-exc.errno).to_bytes(8, "little", signed=True))
             os._exit(1)
-        if pid == 0:  # the actor
+        if pid == 0:  # the spare
             os.close(w)
             code = ExitCode.CRASHED
             try:
                 conn.close()
-                from actors._runtime import process
-
-                code = process.main(req)
+                code = _spare_main(req_r, parent_pid)
             finally:
                 os._exit(code)
         os.write(w, pid.to_bytes(8, "little", signed=True))
         os._exit(0)
     os.close(w)
+    os.close(req_r)
     with os.fdopen(r, "rb") as f:
         raw = f.read(8)
-    os.waitpid(mid, 0)  # once it is reaped, the actor belongs to the supervisor
-    return int.from_bytes(raw, "little", signed=True) if len(raw) == 8 else -1
+    os.waitpid(mid, 0)  # once it is reaped, the spare belongs to the supervisor
+    pid = int.from_bytes(raw, "little", signed=True) if len(raw) == 8 else -1
+    if pid <= 0:
+        os.close(req_w)
+        return pid, -1
+    return pid, req_w
+
+
+def _spare_main(req_r: int, parent_pid: int) -> int:
+    """A spare: bind to the supervisor now, then wait for the request that makes it an actor."""
+    from actors._runtime.spawn import bind_to_parent
+
+    bind_to_parent(parent_pid)
+    with os.fdopen(req_r, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4:
+            return ExitCode.NORMAL  # the zygote is gone: nothing to become
+        data = f.read(int.from_bytes(head, "little"))
+    req = msgspec.msgpack.decode(data, type=SpawnRequest)
+    from actors._runtime import process
+
+    return process.main(req, bound=True)
 
 
 class Zygote:

@@ -41,6 +41,7 @@ from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import
 from actors._runtime.store import StateStore
 
 _OUTBOX = "_out/"
+_PHASES: dict[str, float] = {}
 _DRAIN_RETRY_S = 0.02
 _BAD_EVENT_EVERY_S = 1.0
 
@@ -53,9 +54,13 @@ class _Outgoing(msgspec.Struct, frozen=True):
     sent_at: float
 
 
-def main(req: SpawnRequest) -> int:
-    """Entry point of a freshly forked actor process; returns its exit status."""
-    bind_to_parent(req.supervisor_pid)
+def main(req: SpawnRequest, *, bound: bool = False) -> int:
+    """Entry point of a freshly forked actor process; returns its exit status.
+
+    ``bound``: the process already bound its parent-death signal to the supervisor (a spare).
+    """
+    if not bound:
+        bind_to_parent(req.supervisor_pid)
     # Ctrl-C in a terminal reaches the whole process group; only the supervisor may act on it,
     # so that the drain keeps its order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -129,7 +134,7 @@ class Runtime:
         ping = self.codec.encode(self.name, SyncPing(actor=self.name, nonce=nonce))
         while time.monotonic() < deadline:
             await self.push.send(ping)
-            if await self.sub.poll(5, zmq.POLLIN):
+            if await self.sub.poll(1, zmq.POLLIN):
                 while await self.sub.poll(0, zmq.POLLIN):
                     frames = await self.sub.recv_multipart()
                     with contextlib.suppress(BadMessage, IndexError):
@@ -144,13 +149,16 @@ class Runtime:
         """Start, serve until drained, tear down; returns the exit status."""
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        t = time.monotonic()
         try:
             self._sockets()
+            _PHASES["sockets"] = time.monotonic() - t
             self.store = await StateStore.open(
                 Path(self.req.state_dir) / f"{self.name}.sqlite",
                 synchronous=self.req.runtime.sqlite_synchronous,
             )
             kv, self.seen = await self.store.load()
+            _PHASES["load"] = time.monotonic() - t
             self.outbox = {
                 k.removeprefix(_OUTBOX): msgspec.msgpack.decode(v, type=_Outgoing)
                 for k, v in kv.items()
@@ -161,6 +169,7 @@ class Runtime:
             if self.cls.config_type is not None:
                 config = msgspec.convert(self.req.config, self.cls.config_type)
             ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
+            _PHASES["actor"] = time.monotonic() - t
         except Exception as exc:
             self.log.exception("start_error", reason=str(exc))
             self._close_sockets()
@@ -168,11 +177,16 @@ class Runtime:
         self.bridge = Bridge(ref, loop)
         try:
             await self._handshake()
+            _PHASES["handshake"] = time.monotonic() - t
             summary = (await self.bridge.call(CallKind.SUMMARY)).result
             await self.control.send(
                 self.codec.encode(self.name, Ready(actor=self.name, pid=os.getpid(), restored=summary))
             )
-            self.log.info("actor_ready", restored=summary, generation=self.req.generation)
+            _PHASES["ready"] = time.monotonic() - t
+            self.log.info(
+                "actor_ready", restored=summary, generation=self.req.generation,
+                start_phases_ms={k: round(v * 1000, 2) for k, v in _PHASES.items()},
+            )
             await self._resend_all()
             await self._serve()
         except Exception as exc:

@@ -1,0 +1,1 @@
+"""Tests of the journal's storage: hash chain, writer, torn lines, verification."""
