@@ -78,7 +78,7 @@ class AdminServer:
             return ErrorReply(error=f"bad request: {exc}")
         try:
             return self.handler(request)
-        except Exception as exc:  # noqa: BLE001 - the admin socket must never take us down
+        except Exception as exc:
             self.log.exception("admin_request_failed", request=type(request).__name__)
             return ErrorReply(error=f"{type(request).__name__} failed: {exc}")
 

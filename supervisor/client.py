@@ -7,11 +7,19 @@ from pathlib import Path
 import zmq
 
 from actors._runtime import endpoints
-from supervisor.admin_messages import ENCODER, REPLY_DECODER, AdminRequest, ErrorReply, StatusReply
+from supervisor.admin_messages import (
+    ENCODER,
+    REPLY_DECODER,
+    AdminRequest,
+    ErrorReply,
+    StatusReply,
+)
 from supervisor.errors import AdminUnavailable
 
 
-def request(run_dir: Path, req: AdminRequest, *, timeout_s: float = 2.0) -> StatusReply | ErrorReply:
+def request(
+    run_dir: Path, req: AdminRequest, *, timeout_s: float = 2.0
+) -> StatusReply | ErrorReply:
     """Send ``req`` to the supervisor under ``run_dir``; raise ``AdminUnavailable`` on silence."""
     endpoint = endpoints.admin(run_dir)
     if not Path(endpoint.removeprefix("ipc://")).exists():

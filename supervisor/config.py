@@ -105,7 +105,9 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`(?: - at `\$(?P<at>[^`]*)`)?")
+_UNKNOWN = re.compile(
+    r"Object contains unknown field `(?P<field>[^`]+)`(?: - at `\$(?P<at>[^`]*)`)?"
+)
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<at>[^`]*)`)?$")
 
 
@@ -161,4 +163,5 @@ def digest(config: Config) -> str:
     """SHA-256 of the effective config (canonical JSON), for change detection."""
     import hashlib
 
-    return hashlib.sha256(msgspec.json.encode(msgspec.to_builtins(config), order="sorted")).hexdigest()
+    canonical = msgspec.json.encode(msgspec.to_builtins(config), order="sorted")
+    return hashlib.sha256(canonical).hexdigest()

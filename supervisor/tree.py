@@ -11,12 +11,13 @@ budget, then kills.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from actors._runtime import log
 from actors._runtime.messages import ChildStarted, ChildTerminated, Drain, Event
@@ -103,15 +104,16 @@ class Tree:
         pid = await self.zygote.spawn(self._request(child))
         spawned = time.monotonic()
         child.attach(pid, loop)
-        assert child.ready is not None and child.exited is not None
+        assert child.ready is not None
+        assert child.exited is not None
         early = self._early_ready.pop((child.name, pid), None)
         if early is not None:
             self.on_ready(child.name, pid, early)
         exited = child.exited
-        child.exited.add_done_callback(lambda _f, c=child, e=exited: self._on_exit(c, e))
+        exited.add_done_callback(functools.partial(self._on_exit, child))
+        waiting: set[asyncio.Future[Any]] = {child.ready, exited}
         done, _ = await asyncio.wait(
-            {child.ready, exited}, timeout=child.spec.start_timeout_s,
-            return_when=asyncio.FIRST_COMPLETED,
+            waiting, timeout=child.spec.start_timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
         if child.ready.done() and not child.ready.cancelled():
             child.ready_at = time.monotonic()
@@ -155,6 +157,8 @@ class Tree:
     # --- termination and restart --------------------------------------------------------
 
     def _on_exit(self, child: Child, exited: asyncio.Future[tuple[ExitReason, int]]) -> None:
+        if exited.cancelled():
+            return
         reason, code = exited.result()
         self.log.info(
             "child_terminated", child=child.name, child_pid=child.pid, reason=reason.value,
@@ -229,11 +233,11 @@ class Tree:
                     ):
                         member.restarts += 1
                         await self._start(member)
-                return
             except (ChildStartError, ChildStartTimeout) as exc:
                 self.log.warning("restart_failed", child=child.name, reason=str(exc))
-                failed = next((m for m in group if not m.alive), child)
-                child = failed
+                child = next((m for m in group if not m.alive), child)
+            else:
+                return
 
     # --- stop --------------------------------------------------------------------------
 
@@ -266,8 +270,11 @@ class Tree:
             await child.exited
             return True
         self.send_control(child.name, Drain(source=source, reason=reason))
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(asyncio.shield(child.exited), timeout=budget)
+        except TimeoutError:
+            pass
+        else:
             return True
         self.log.error("shutdown_error", child=child.name, child_pid=child.pid,
                        reason="no exit within shutdown budget; killed", budget_s=budget)

@@ -23,14 +23,14 @@ class Watch:
         self.sock = sock
         self.pump = pump
         self._scheduled = False
-        self.fd = sock.getsockopt(zmq.FD)
+        self.fd = int(sock.getsockopt(zmq.FD))
         loop.add_reader(self.fd, self._on_ready)
         self.poke()
 
     def _on_ready(self) -> None:
         self._scheduled = False
         for _ in range(100):
-            if not (self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN):  # type: ignore[operator]
+            if not (int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN):
                 return
             self.pump()
         self.poke()  # still busy: yield to other callbacks, come back soon

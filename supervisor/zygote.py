@@ -102,18 +102,18 @@ def _fork_spare(conn: Any, parent_pid: int) -> tuple[int, int]:
     except OSError as exc:
         for fd in (req_r, req_w, r, w):
             os.close(fd)
-        return -exc.errno, -1
+        return -(exc.errno or 1), -1
     if mid == 0:  # intermediate
         os.close(r)
         os.close(req_w)
         try:
             pid = os.fork()
         except OSError as exc:
-            os.write(w, (-exc.errno).to_bytes(8, "little", signed=True))
+            os.write(w, (-(exc.errno or 1)).to_bytes(8, "little", signed=True))
             os._exit(1)
         if pid == 0:  # the spare
             os.close(w)
-            code = ExitCode.CRASHED
+            code: int = ExitCode.CRASHED
             try:
                 conn.close()
                 code = _spare_main(req_r, parent_pid)
@@ -149,6 +149,11 @@ def _spare_main(req_r: int, parent_pid: int) -> int:
     return process.main(req, bound=True)
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class Zygote:
     """The supervisor's handle on the zygote process."""
 
@@ -179,7 +184,7 @@ class Zygote:
         fd = self._conn.fileno()
         while not self._conn.poll():
             waiter: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(fd, lambda: waiter.done() or waiter.set_result(None))
+            loop.add_reader(fd, _wake, waiter)
             try:
                 await waiter
             finally:

@@ -69,7 +69,7 @@ def _settle(
         future.set_result(effects if effects is not None else Effects())
 
 
-class BaseActor(pykka.ThreadingActor):  # type: ignore[misc]
+class BaseActor(pykka.ThreadingActor):
     """Base of every Quantfund actor. Subclasses override the ``on_*`` hooks; all hooks run on
     the actor's own thread, which alone touches its state.
     """
@@ -183,7 +183,7 @@ class BaseActor(pykka.ThreadingActor):  # type: ignore[misc]
         message.loop.call_soon_threadsafe(_settle, message.future, fx, None)
         return None
 
-    def _dispatch(self, kind: CallKind, arg: Any) -> Any:
+    def _dispatch(self, kind: CallKind, arg: Any) -> Any:  # noqa: PLR0911 - one branch per hook
         if kind is CallKind.EVENT:
             return self.on_event(arg)
         if kind is CallKind.COMMAND:

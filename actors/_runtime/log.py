@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ def configure(actor: str, *, json_lines: bool | None = None) -> None:
         json_lines = not sys.stdout.isatty()
     pid = os.getpid()
 
-    def stamp(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def stamp(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
         event.setdefault("actor", actor)
         event.setdefault("pid", pid)
         return event

@@ -134,8 +134,8 @@ class Runtime:
         ping = self.codec.encode(self.name, SyncPing(actor=self.name, nonce=nonce))
         while time.monotonic() < deadline:
             await self.push.send(ping)
-            if await self.sub.poll(1, zmq.POLLIN):
-                while await self.sub.poll(0, zmq.POLLIN):
+            if await self.sub.poll(1, zmq.POLLIN):  # type: ignore[call-arg]
+                while await self.sub.poll(0, zmq.POLLIN):  # type: ignore[call-arg]
                     frames = await self.sub.recv_multipart()
                     with contextlib.suppress(BadMessage, IndexError):
                         msg = self.codec.decode(frames[-1]).payload
@@ -180,7 +180,9 @@ class Runtime:
             _PHASES["handshake"] = time.monotonic() - t
             summary = (await self.bridge.call(CallKind.SUMMARY)).result
             await self.control.send(
-                self.codec.encode(self.name, Ready(actor=self.name, pid=os.getpid(), restored=summary))
+                self.codec.encode(
+                    self.name, Ready(actor=self.name, pid=os.getpid(), restored=summary)
+                )
             )
             _PHASES["ready"] = time.monotonic() - t
             self.log.info(

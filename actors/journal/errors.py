@@ -1,7 +1,6 @@
 """Errors of the journal's storage, named for what happened."""
 
 # The conventions name errors for what happened (JournalChainBroken), not with an Error suffix.
-# ruff: noqa: N818
 
 from __future__ import annotations
 

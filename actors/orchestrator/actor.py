@@ -16,8 +16,8 @@ from actors.execution.messages import OrderFilled, PriceTick, Side, SubmitOrder
 from actors.orchestrator.config import OrchestratorConfig
 from actors.orchestrator.feed import SimulatedFeed
 from actors.orchestrator.messages import SignalRejected, StrategyFailed
-from actors.orchestrator.strategy import Bar, SignalRejected as BadSignal, StrategyContext
-from actors.orchestrator.strategy import check_signal
+from actors.orchestrator.strategy import Bar, StrategyContext, check_signal
+from actors.orchestrator.strategy import SignalRejected as BadSignal
 
 
 class LoopState(msgspec.Struct):

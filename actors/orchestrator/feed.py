@@ -13,7 +13,7 @@ def _rng(seed: int, instrument: str, iteration: int) -> random.Random:
     # A per-step generator derived from (seed, instrument, iteration): a restarted process
     # continues the same path from the persisted last price, with no generator state to save.
     digest = hashlib.blake2b(f"{seed}/{instrument}/{iteration}".encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    return random.Random(int.from_bytes(digest, "big"))  # noqa: S311 - a simulation, not crypto
 
 
 class SimulatedFeed:
@@ -22,7 +22,7 @@ class SimulatedFeed:
     def __init__(self, config: FeedConfig, last_prices: dict[str, float] | None = None) -> None:
         """Start from ``last_prices`` (restored) or the configured initial price."""
         self.config = config
-        self.prices = {i: config.initial_price for i in config.instruments}
+        self.prices = dict.fromkeys(config.instruments, config.initial_price)
         if last_prices:
             self.prices.update({k: v for k, v in last_prices.items() if k in self.prices})
 

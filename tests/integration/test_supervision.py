@@ -43,13 +43,15 @@ def test_restart_type_by_exit_reason(tree_factory, reason: str) -> None:
         mark = tree.mark()
         pid = tree.child_pid(name)
         os.kill(pid, CAUSES[reason])
-        term = tree.wait_for("child_terminated", lambda l, n=name: l["child"] == n, after=mark)
+        term = tree.wait_for("child_terminated", lambda ln, n=name: ln["child"] == n, after=mark)
         assert term["reason"] == reason
         if EXPECTED[(restart, reason)]:
-            started = tree.wait_for("child_started", lambda l, n=name: l["child"] == n, after=mark)
+            started = tree.wait_for(
+                "child_started", lambda ln, n=name: ln["child"] == n, after=mark
+            )
             assert started["child_pid"] != pid
         else:
-            tree.wait_for("child_not_restarted", lambda l, n=name: l["child"] == n, after=mark)
+            tree.wait_for("child_not_restarted", lambda ln, n=name: ln["child"] == n, after=mark)
             status = {a.name: a for a in tree.status().actors}
             assert not status[name].alive
 
@@ -71,12 +73,12 @@ def test_strategies_restart_the_right_siblings(tree_factory, strategy: str, chan
     mark = tree.mark()
     os.kill(before["b"], signal.SIGKILL)
     for name in sorted(changed):
-        tree.wait_for("child_started", lambda l, n=name: l["child"] == n, after=mark)
+        tree.wait_for("child_started", lambda ln, n=name: ln["child"] == n, after=mark)
     after = _pids(tree)
     assert {n for n in before if before[n] != after[n]} == changed
     if strategy != "one_for_one":
         # Siblings were stopped in reverse start order, then everything restarted in order.
-        starts = [l["child"] for l in tree.events("child_started")[3:]]
+        starts = [ln["child"] for ln in tree.events("child_started")[3:]]
         assert starts == sorted(changed)
 
 
@@ -86,11 +88,11 @@ def test_child_that_never_sends_ready_fails_the_start(tree_factory) -> None:
     text = _config(children={"a": "permanent", "b": "permanent", "c": "permanent"}, extra=extra)
     text = text.replace('[children.b]\n', '[children.b]\nstart_timeout_s = 1.0\n')
     tree = tree_factory(text)
-    line = tree.wait_for("start_error", lambda l: l["child"] == "b")
+    line = tree.wait_for("start_error", lambda ln: ln["child"] == "b")
     assert line["reason"] == "no Ready in time"
     assert tree.wait_exit() == 1
     assert not tree.events("child_started") or all(
-        l["child"] == "a" for l in tree.events("child_started")
+        ln["child"] == "a" for ln in tree.events("child_started")
     )
     assert_gone(tree.logged_pids())
 
@@ -108,11 +110,12 @@ def test_child_that_ignores_its_drain_is_killed_after_its_budget(tree_factory) -
     tree.signal(signal.SIGTERM)
     assert tree.wait_exit() == 1
     err = tree.wait_for("shutdown_error")
-    assert err["child"] == "c" and err["budget_s"] == 0.5
-    terms = {l["child"]: l for l in tree.events("child_terminated")}
+    assert err["child"] == "c"
+    assert err["budget_s"] == 0.5
+    terms = {ln["child"]: ln for ln in tree.events("child_terminated")}
     assert terms["c"]["reason"] == "killed"
     assert terms["a"]["reason"] == terms["b"]["reason"] == "shutdown"
-    assert [l["child"] for l in tree.events("child_terminated")] == ["c", "b", "a"]
+    assert [ln["child"] for ln in tree.events("child_terminated")] == ["c", "b", "a"]
 
 
 def test_restart_intensity_exceeded_halts_trading_stops_children_exits_non_zero(
@@ -126,8 +129,9 @@ def test_restart_intensity_exceeded_halts_trading_stops_children_exits_non_zero(
     assert tree.wait_exit(timeout=60) == 1
     tree.wait_for("reached_max_restart_intensity")
     halted = tree.wait_for("trading_state_changed")
-    assert halted["state"] == "HALTED" and halted["source"] == "supervisor"
-    starts_b = [l for l in tree.events("child_started") if l["child"] == "b"]
+    assert halted["state"] == "HALTED"
+    assert halted["source"] == "supervisor"
+    starts_b = [ln for ln in tree.events("child_started") if ln["child"] == "b"]
     assert len(starts_b) == 1 + 3  # the first start and exactly `intensity` restarts
     assert tree.events("child_terminated")[-1]["child"] == "a"
     assert_gone(tree.logged_pids())

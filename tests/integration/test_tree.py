@@ -12,11 +12,11 @@ import zmq
 
 from actors._runtime import endpoints
 from actors._runtime.store import read_snapshot
-from actors.execution.actor import Book, ExecutionActor
+from actors.alerter.actor import AlerterActor
 from actors.breaker.actor import BreakerActor
+from actors.execution.actor import Book, ExecutionActor
 from actors.heartbeat.actor import HeartbeatActor
 from actors.orchestrator.actor import OrchestratorActor
-from actors.alerter.actor import AlerterActor
 from supervisor import config as config_mod
 from tests.support.tree import alive, assert_gone, wait_stopped
 
@@ -107,7 +107,7 @@ def test_sigkilled_actor_is_restarted_and_resumes_from_its_persisted_state(
     persisted at the moment it died (frozen with SIGSTOP, read, then killed)."""
     tree = tree_factory()
     tree.wait_started()
-    tree.wait_for("alert", lambda l: "filled" in l.get("text", ""), timeout=30)
+    tree.wait_for("alert", lambda ln: "filled" in ln.get("text", ""), timeout=30)
     pid = tree.child_pid(name)
     others = {a.name: a.pid for a in tree.status().actors if a.name != name}
     os.kill(pid, signal.SIGSTOP)
@@ -119,10 +119,12 @@ def test_sigkilled_actor_is_restarted_and_resumes_from_its_persisted_state(
         expected = _expected_summary(name, tree, snap)
     mark = tree.mark()
     os.kill(pid, signal.SIGKILL)
-    term = tree.wait_for("child_terminated", lambda l: l["child"] == name, after=mark)
-    assert term["reason"] == "killed" and term["exit_status"] == -9
-    started = tree.wait_for("child_started", lambda l: l["child"] == name, after=mark)
-    assert started["child_pid"] != pid and started["restarts"] == 1
+    term = tree.wait_for("child_terminated", lambda ln: ln["child"] == name, after=mark)
+    assert term["reason"] == "killed"
+    assert term["exit_status"] == -9
+    started = tree.wait_for("child_started", lambda ln: ln["child"] == name, after=mark)
+    assert started["child_pid"] != pid
+    assert started["restarts"] == 1
     if name == "journal":
         # The chain head after restart is the last entry on disk (plus nothing torn here).
         assert started["restored"]["iterations"] == expected_iterations
@@ -146,7 +148,8 @@ def test_malformed_bytes_on_every_socket_are_counted_and_dropped(tree_factory) -
         push = ctx.socket(zmq.PUSH)
         push.connect(endpoints.bus_in(tree.run_dir))
         push.send(b"\x00not msgpack")
-        push.send(msgspec.msgpack.encode({"sender": "x", "msg_id": "1", "payload": {"type": "Nope"}}))
+        unknown = {"sender": "x", "msg_id": "1", "payload": {"type": "Nope"}}
+        push.send(msgspec.msgpack.encode(unknown))
         dealer = ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.IDENTITY, b"intruder")
         dealer.connect(endpoints.control(tree.run_dir))
@@ -160,10 +163,10 @@ def test_malformed_bytes_on_every_socket_are_counted_and_dropped(tree_factory) -
         assert admin.poll(3000)
         reply = admin.recv_multipart()[-1]
         assert b"bad request" in reply
-        tree.wait_for("bad_message", lambda l: l.get("socket") == "bus-in")
-        tree.wait_for("bad_message", lambda l: l.get("socket") == "control")
-        tree.wait_for("bad_message", lambda l: l.get("actor") == "execution"
-                      and l.get("socket") == "commands")
+        tree.wait_for("bad_message", lambda ln: ln.get("socket") == "bus-in")
+        tree.wait_for("bad_message", lambda ln: ln.get("socket") == "control")
+        tree.wait_for("bad_message", lambda ln: ln.get("actor") == "execution"
+                      and ln.get("socket") == "commands")
         tree.wait_for("bad_admin_request")
         for sock in (push, dealer, cmd, admin):
             sock.close(linger=0)

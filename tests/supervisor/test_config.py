@@ -51,7 +51,9 @@ def test_bad_config_names_the_key_and_the_file(
     with pytest.raises(ConfigError) as err:
         config_mod.load(f)
     msg = str(err.value)
-    assert str(f) in msg and f"'{key}'" in msg and problem in msg
+    assert str(f) in msg
+    assert f"'{key}'" in msg
+    assert problem in msg
 
 
 def test_broken_toml_and_missing_file_are_clear_errors(tmp_path: Path) -> None:
@@ -77,4 +79,5 @@ def test_cli_reports_config_error_without_a_traceback(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert out.returncode == 2
-    assert "supervisor.bogus" in out.stderr and "Traceback" not in out.stderr
+    assert "supervisor.bogus" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -17,7 +17,8 @@ def test_allows_exactly_intensity_restarts_within_period() -> None:
 def test_restarts_older_than_period_stop_counting() -> None:
     """The window slides: a restart `period` seconds old no longer counts."""
     ri = RestartIntensity(2, 5.0)
-    assert ri.allow(0.0) and ri.allow(1.0)
+    assert ri.allow(0.0)
+    assert ri.allow(1.0)
     assert ri.allow(5.0)  # the one at 0.0 left the window
     assert not ri.allow(5.5)
 

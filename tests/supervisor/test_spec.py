@@ -36,4 +36,5 @@ def test_signal_death_is_killed_with_negative_signal_number() -> None:
     assert exit_reason(_status_of(None, signal.SIGKILL), stop_requested=False) == (
         ExitReason.KILLED, -9,
     )
-    assert not ExitReason.NORMAL.abnormal and not ExitReason.SHUTDOWN.abnormal
+    assert not ExitReason.NORMAL.abnormal
+    assert not ExitReason.SHUTDOWN.abnormal

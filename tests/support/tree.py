@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -50,10 +51,8 @@ class TreeRun:
         for raw in self.proc.stdout:
             with self._cond:
                 self.raw.append(raw)
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     self.lines.append(json.loads(raw))
-                except json.JSONDecodeError:
-                    pass
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()

@@ -1,0 +1,1 @@
+"""Tests of the alerter: policy table, templates, coalescing, outbox, and delivery to Telegram."""

@@ -1,0 +1,89 @@
+"""Tests of the alert policy table (actors/alerter/severity.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors._runtime.messages import ChildStarted
+from actors._runtime.trading import TradingState, TradingStateChanged
+from actors.alerter.severity import RULES, Severity, event_fields, rule_for, severity_of
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("HALTED", Severity.RED),
+        ("PAUSED", Severity.YELLOW),
+        ("REDUCING", Severity.YELLOW),
+        ("ACTIVE", Severity.INFO),
+        (TradingState.HALTED, Severity.RED),
+        (TradingState.ACTIVE, Severity.INFO),
+    ],
+)
+def test_trading_state_severity_follows_the_new_state(state: object, expected: Severity) -> None:
+    """A kill-switch halt is RED, pause/reduce YELLOW, resume INFO, whether the state arrives as
+    an enum or as its wire string."""
+    assert severity_of("TradingStateChanged", {"state": state, "previous": "ACTIVE"}) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "expected"),
+    [
+        ("RestartIntensityReached", {}, Severity.RED),
+        ("TamperingDetected", {"store": "halts"}, Severity.RED),
+        ("BreakerHalted", {}, Severity.RED),
+        ("BreakerTripped", {"rule": "drawdown"}, Severity.YELLOW),
+        ("ChildTerminated", {"actor": "execution"}, Severity.YELLOW),
+        ("HeartbeatMissed", {"actor": "orchestrator"}, Severity.YELLOW),
+        ("OrderRejected", {"code": "max_notional"}, Severity.YELLOW),
+        ("ChildStarted", {"actor": "breaker", "restarts": 2}, Severity.YELLOW),
+        ("ChildStarted", {"actor": "breaker", "restarts": 0}, None),
+        ("OrderFilled", {}, Severity.INFO),
+        ("ConfigChanged", {}, Severity.INFO),
+        ("JournalAnchored", {}, Severity.INFO),
+        ("Heartbeat", {"actor": "journal"}, None),
+        ("PriceTick", {}, None),
+    ],
+)
+def test_table_rows(name: str, fields: dict[str, object], expected: Severity | None) -> None:
+    """Each event type maps to the documented level; routine events are not alert-worthy."""
+    assert severity_of(name, fields) == expected
+
+
+def test_unknown_state_is_not_alert_worthy() -> None:
+    """A state the table does not know yields no alert rather than an exception."""
+    assert severity_of("TradingStateChanged", {"state": "BOGUS"}) is None
+    assert severity_of("TradingStateChanged", {}) is None
+
+
+def test_red_sorts_first() -> None:
+    """Severity order is delivery order: RED before YELLOW before INFO."""
+    assert sorted([Severity.INFO, Severity.RED, Severity.YELLOW]) == [
+        Severity.RED,
+        Severity.YELLOW,
+        Severity.INFO,
+    ]
+
+
+def test_only_rejections_and_bad_bytes_are_coalesced() -> None:
+    """Floods come from rejected orders and bad bytes; every other type alerts one by one."""
+    coalesced = {name for name, rule in RULES.items() if rule.coalesce_window_s is not None}
+    assert coalesced == {"OrderRejected", "BadMessageSeen"}
+    rule = rule_for("OrderRejected")
+    assert rule is not None
+    assert rule.coalesce_key == "code"
+
+
+def test_event_fields_reads_a_struct() -> None:
+    """A decoded bus event becomes (type name, fields) that the table classifies."""
+    event = TradingStateChanged(
+        previous=TradingState.ACTIVE,
+        state=TradingState.HALTED,
+        source="operator",
+        reason="manual",
+        seq=7,
+    )
+    name, fields = event_fields(event)
+    assert name == "TradingStateChanged"
+    assert severity_of(name, fields) is Severity.RED
+    assert severity_of(*event_fields(ChildStarted(actor="x", pid=1, restarts=1))) is Severity.YELLOW
