@@ -16,12 +16,12 @@ from supervisor.admin_messages import (
     ENCODER,
     REQUEST_DECODER,
     AdminRequest,
+    AnyReply,
     ErrorReply,
-    StatusReply,
 )
 from supervisor.zmqloop import Watch
 
-Handler = Callable[[AdminRequest], StatusReply | ErrorReply]
+Handler = Callable[[AdminRequest], AnyReply]
 
 
 class AdminServer:
@@ -69,7 +69,7 @@ class AdminServer:
             if self._watch is not None:
                 self._watch.poke()
 
-    def _serve(self, body: bytes) -> StatusReply | ErrorReply:
+    def _serve(self, body: bytes) -> AnyReply:
         try:
             request = REQUEST_DECODER.decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:

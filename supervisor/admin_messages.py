@@ -15,6 +15,40 @@ class StatusRequest(AdminRequest, frozen=True, forbid_unknown_fields=True, tag=T
     """Ask for the tree's status."""
 
 
+class _Operator(AdminRequest, frozen=True, forbid_unknown_fields=True, tag=True):
+    """An operator command: always with who asked and why."""
+
+    reason: str
+    """Why (required, non-blank)."""
+    who: str
+    """Who asks (user and host, as the CLI reports them)."""
+
+
+class HaltRequest(_Operator, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Stop all new trading until an operator resumes."""
+
+
+class ReduceRequest(_Operator, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Allow only exposure-reducing orders."""
+
+
+class ResumeRequest(_Operator, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Back to ACTIVE (from HALTED, REDUCING or PAUSED)."""
+
+
+class CommandReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Answer to an operator command."""
+
+    ok: bool
+    """True when the state is now what was asked."""
+    state: str
+    """Trading state after the command."""
+    seq: int
+    """Halts-store row of the transition (0 when nothing changed)."""
+    message: str
+    """What happened, for a person."""
+
+
 class ActorStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One child as the supervisor sees it."""
 
@@ -32,6 +66,8 @@ class ActorStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Progress counter from its last heartbeat."""
     restored: dict[str, int | float | str | bool]
     """What it reported loading from disk at its last start."""
+    trading_state_seq: int | None = None
+    """Halts-store seq of the last trading state it acknowledged."""
 
 
 class SupervisorStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -56,6 +92,10 @@ class StatusReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=T
 
     trading_state: str
     """ACTIVE, REDUCING, PAUSED or HALTED."""
+    trading_state_seq: int
+    """Halts-store seq of the current state's transition."""
+    halts_store_problem: str | None
+    """Why the halts store failed verification (the tree then stays HALTED), or None."""
     supervisor: SupervisorStatus
     """The supervisor."""
     actors: list[ActorStatus]
@@ -69,8 +109,10 @@ class ErrorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=Tr
     """What was wrong."""
 
 
-Request = Union[StatusRequest]  # noqa: UP007 - a tagged union grows with the kill-switch commands
-Reply = Union[StatusReply, ErrorReply]  # noqa: UP007
+Request = Union[StatusRequest, HaltRequest, ReduceRequest, ResumeRequest]  # noqa: UP007
+Reply = Union[StatusReply, CommandReply, ErrorReply]  # noqa: UP007
+
+AnyReply = StatusReply | CommandReply | ErrorReply
 
 REQUEST_DECODER = msgspec.msgpack.Decoder(Request)
 REPLY_DECODER = msgspec.msgpack.Decoder(Reply)

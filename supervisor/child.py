@@ -27,6 +27,7 @@ class Child:
         self.restored: dict[str, int | float | str | bool] = {}
         self.last_beat_at: float | None = None
         self.iterations: int | None = None
+        self.trading_state_seq: int | None = None
         self.last_exit: tuple[ExitReason, int] | None = None
         self.ready: asyncio.Future[None] | None = None
         self.drained: asyncio.Future[None] | None = None

@@ -1,85 +1,222 @@
-"""The ``quantfund`` command line: ``up`` runs the tree; ``status`` asks a running one."""
+"""The ``quantfund`` command line: run the tree, ask it, steer the kill switch, verify stores."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
+
+# Exit statuses scripts can rely on.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and said no (error reply, broken chain)
+EXIT_USAGE = 2  # bad config, bad arguments
+EXIT_NO_ANSWER = 3  # the supervisor did not answer (halt: written to the store instead)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="quantfund", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the supervised tree in the foreground")
-    up.add_argument("--config", type=Path, help="TOML with the keys to change from the default")
-    up.add_argument("--state-dir", help="state directory (default: $STATE_DIRECTORY or config)")
-    up.add_argument("--run-dir", help="socket directory (default: $RUNTIME_DIRECTORY or config)")
+    _dirs(up)
     up.add_argument("--duration", type=float, help="stop (drain) after this many seconds")
     st = sub.add_parser("status", help="ask the running supervisor for the tree's status")
-    _dirs(st)
-    st.add_argument("--json", action="store_true", help="machine-readable output")
-    st.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer")
+    _dirs(st, json_flag=True)
+    for name, text in (("halt", "stop all new trading until an operator resumes"),
+                       ("reduce", "allow only exposure-reducing orders"),
+                       ("resume", "back to ACTIVE")):
+        cmd = sub.add_parser(name, help=text)
+        _dirs(cmd, json_flag=True)
+        cmd.add_argument("--reason", required=True, help="why (recorded in the halts store)")
+    for store in ("halts", "journal"):
+        grp = sub.add_parser(store, help=f"the {store} store")
+        verbs = grp.add_subparsers(dest="verb", required=True)
+        _dirs(verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds"),
+              json_flag=True)
     return p
 
 
-def _dirs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="config file (to find the default directories)")
-    p.add_argument("--state-dir", help="state directory")
-    p.add_argument("--run-dir", help="socket directory")
+def _dirs(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
+    p.add_argument("--config", type=Path, help="TOML with the keys to change from the default")
+    p.add_argument("--state-dir", help="state directory (default: $STATE_DIRECTORY or config)")
+    p.add_argument("--run-dir", help="socket directory (default: $RUNTIME_DIRECTORY or config)")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``quantfund`` console script."""
     args = _parser().parse_args(argv)
+    from actors._runtime.endpoints import EndpointError
     from supervisor import config as config_mod
     from supervisor.errors import SupervisorError
+    from supervisor.up import resolve_dirs
 
     try:
         config = config_mod.load(args.config)
-        from supervisor.up import resolve_dirs
-
         dirs = resolve_dirs(config, args.state_dir, args.run_dir)
         if args.command == "up":
             from supervisor.up import run
 
             return run(config, dirs, args.duration)
-        return _status(dirs.run, args.json, args.timeout)
-    except SupervisorError as exc:
+        if args.command == "status":
+            return _status(dirs.run, args.json, args.timeout)
+        if args.command in ("halt", "reduce", "resume"):
+            return _operator(args.command, args.reason, dirs, args.json, args.timeout)
+        if args.command == "halts":
+            return _halts_verify(dirs.state, args.json)
+        return _journal_verify(dirs.state, args.json)
+    except (SupervisorError, EndpointError) as exc:
         print(f"quantfund: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:
-        from actors._runtime.endpoints import EndpointError
+        return EXIT_USAGE
 
-        if isinstance(exc, EndpointError):
-            print(f"quantfund: {exc}", file=sys.stderr)
-            return 2
-        raise
+
+def _print_json(obj: Any) -> None:
+    data = msgspec.to_builtins(obj)
+    if isinstance(data, dict):
+        data.pop("type", None)
+    print(msgspec.json.encode(data).decode())
 
 
 def _status(run_dir: Path, as_json: bool, timeout: float) -> int:
-    from supervisor.admin_messages import ErrorReply, StatusRequest
+    from supervisor.admin_messages import ErrorReply, StatusReply, StatusRequest
     from supervisor.client import request
+    from supervisor.errors import AdminUnavailable
 
-    reply = request(run_dir, StatusRequest(), timeout_s=timeout)
-    if isinstance(reply, ErrorReply):
-        print(f"quantfund: {reply.error}", file=sys.stderr)
-        return 1
+    try:
+        reply = request(run_dir, StatusRequest(), timeout_s=timeout)
+    except AdminUnavailable as exc:
+        print(f"quantfund: {exc}", file=sys.stderr)
+        return EXIT_NO_ANSWER
+    if isinstance(reply, ErrorReply) or not isinstance(reply, StatusReply):
+        print(f"quantfund: {getattr(reply, 'error', reply)}", file=sys.stderr)
+        return EXIT_FAILED
     if as_json:
-        data = msgspec.to_builtins(reply)
-        data.pop("type", None)
-        print(msgspec.json.encode(data).decode())
-        return 0
-    print(f"trading state: {reply.trading_state}   supervisor pid {reply.supervisor.pid}  "
-          f"up {reply.supervisor.uptime_s:.1f} s  tree live: {reply.supervisor.tree_live}")
+        _print_json(reply)
+        return EXIT_OK
+    sv = reply.supervisor
+    print(f"trading state: {reply.trading_state} (seq {reply.trading_state_seq})   supervisor pid "
+          f"{sv.pid}  up {sv.uptime_s:.1f} s  tree live: {sv.tree_live}")
+    if reply.halts_store_problem:
+        print(f"HALTS STORE FAILED VERIFICATION: {reply.halts_store_problem}")
     print(f"{'actor':<14}{'pid':>8}  {'alive':<6}{'restarts':>9}{'beat age':>10}{'iterations':>12}")
     for a in reply.actors:
         age = "-" if a.last_heartbeat_age_s is None else f"{a.last_heartbeat_age_s:.2f}s"
-        print(f"{a.name:<14}{a.pid or '-':>8}  {a.alive!s:<6}{a.restarts:>9}{age:>10}"
-              f"{a.iterations if a.iterations is not None else '-':>12}")
-    return 0
+        it = "-" if a.iterations is None else str(a.iterations)
+        print(f"{a.name:<14}{a.pid or '-':>8}  {a.alive!s:<6}{a.restarts:>9}{age:>10}{it:>12}")
+    return EXIT_OK
+
+
+def _who() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def _operator(command: str, reason: str, dirs: Any, as_json: bool, timeout: float) -> int:
+    from supervisor.admin_messages import (
+        CommandReply,
+        HaltRequest,
+        ReduceRequest,
+        ResumeRequest,
+    )
+    from supervisor.client import request
+    from supervisor.errors import AdminUnavailable
+
+    kinds = {"halt": HaltRequest, "reduce": ReduceRequest, "resume": ResumeRequest}
+    try:
+        reply = request(dirs.run, kinds[command](reason=reason, who=_who()), timeout_s=timeout)
+    except AdminUnavailable as exc:
+        if command != "halt":
+            print(f"quantfund: {exc}; nothing changed", file=sys.stderr)
+            return EXIT_NO_ANSWER
+        return _halt_in_store(dirs.state, reason, str(exc), as_json)
+    if as_json:
+        _print_json(reply)
+    if not isinstance(reply, CommandReply):
+        if not as_json:
+            print(f"quantfund: {command} refused: {getattr(reply, 'error', reply)}",
+                  file=sys.stderr)
+        return EXIT_FAILED
+    if not as_json:
+        print(f"{command}: {reply.message} (trading state {reply.state}, seq {reply.seq})")
+    return EXIT_OK
+
+
+def _halt_in_store(state_dir: Path, reason: str, why: str, as_json: bool) -> int:
+    """Layer 3 by hand: the supervisor is silent, so write HALTED straight into the store."""
+    import time
+
+    from actors._runtime.halts_reader import HALTS_FILE
+    from actors._runtime.trading import TradingState
+    from supervisor.halts import HaltsStore
+    from supervisor.trading_state import Source, transition
+
+    store = HaltsStore.open(state_dir / HALTS_FILE)
+    try:
+        current = store.current_state()
+        seq = 0
+        if current is not TradingState.HALTED:
+            change = transition(current, TradingState.HALTED, source=Source.OPERATOR,
+                                reason=reason, at=time.time())
+            seq = store.append_transition(
+                change, who=_who(), payload={"command": "halt", "via": "halts store",
+                                             "supervisor": why},
+            ).seq
+    finally:
+        store.close()
+    result = {"ok": True, "state": "HALTED", "seq": seq, "via": "halts_store",
+              "message": f"supervisor did not answer ({why}); HALTED written to the halts "
+                         f"store, which execution checks before every order"}
+    if as_json:
+        print(msgspec.json.encode(result).decode())
+    else:
+        print(f"quantfund: {result['message']}", file=sys.stderr)
+    return EXIT_NO_ANSWER
+
+
+def _halts_verify(state_dir: Path, as_json: bool) -> int:
+    from actors._runtime.halts_reader import HALTS_FILE
+    from supervisor.halts import verify
+
+    report = verify(state_dir / HALTS_FILE)
+    if as_json:
+        _print_json(report)
+    elif report.ok:
+        print(f"halts store OK: {report.rows_checked} rows, chain intact")
+    else:
+        print(f"halts store BROKEN at row {report.first_bad_seq}: {report.problem} "
+              f"({report.rows_checked} rows checked)")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _journal_verify(state_dir: Path, as_json: bool) -> int:
+    from actors.journal.verify import verify
+
+    report = verify(state_dir)
+    if as_json:
+        _print_json(report)
+    elif report.ok:
+        print(f"journal OK: {report.entries_checked} entries over {report.days_checked} days")
+    else:
+        print(f"journal BROKEN at {report.first_break}: {report.problem} "
+              f"({report.entries_checked} entries over {report.days_checked} days checked)")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def entry() -> int:
+    """Console-script entry: ``main`` plus a quiet exit when stdout is closed (``| head``)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -11,15 +11,14 @@ from supervisor.admin_messages import (
     ENCODER,
     REPLY_DECODER,
     AdminRequest,
-    ErrorReply,
-    StatusReply,
+    AnyReply,
 )
 from supervisor.errors import AdminUnavailable
 
 
 def request(
     run_dir: Path, req: AdminRequest, *, timeout_s: float = 2.0
-) -> StatusReply | ErrorReply:
+) -> AnyReply:
     """Send ``req`` to the supervisor under ``run_dir``; raise ``AdminUnavailable`` on silence."""
     endpoint = endpoints.admin(run_dir)
     if not Path(endpoint.removeprefix("ipc://")).exists():
@@ -32,7 +31,7 @@ def request(
         sock.send_multipart([b"", ENCODER.encode(req)])
         if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
             raise AdminUnavailable(f"supervisor did not answer within {timeout_s} s at {endpoint}")
-        reply: StatusReply | ErrorReply = REPLY_DECODER.decode(sock.recv_multipart()[-1])
+        reply: AnyReply = REPLY_DECODER.decode(sock.recv_multipart()[-1])
         return reply
     finally:
         sock.close(linger=0)

@@ -47,6 +47,7 @@ class Tree:
         publish: Publish,
         send_control: SendControl,
         on_give_up: Callable[[RestartIntensityExceeded], None],
+        on_started: Callable[[str], None] = lambda _name: None,
     ) -> None:
         """Prepare the children from the config (nothing starts yet)."""
         self.config = config
@@ -57,6 +58,7 @@ class Tree:
         self.publish = publish
         self.send_control = send_control
         self.on_give_up = on_give_up
+        self.on_started = on_started
         flags = config.supervisor
         self.flags = flags
         self.children = [Child(n, config.children[n]) for n in flags.children]
@@ -123,6 +125,7 @@ class Tree:
                 spawn_ms=round((spawned - t0) * 1000, 3), restored=child.restored,
             )
             self.publish(ChildStarted(actor=child.name, pid=pid, restarts=child.restarts))
+            self.on_started(child.name)
             return
         if not done:
             child.stop_requested = True

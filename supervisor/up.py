@@ -15,20 +15,41 @@ import zmq
 
 from actors._runtime import endpoints, log
 from actors._runtime.codec import Envelope
-from actors._runtime.messages import Drained, Heartbeat, Message, Ready, TreeLiveness, TreeStopping
-from actors._runtime.trading import TradingState, TradingStateChanged
+from actors._runtime.messages import (
+    Drained,
+    Heartbeat,
+    Message,
+    Ready,
+    TradingStateAck,
+    TreeLiveness,
+    TreeStopping,
+)
+from actors._runtime.trading import TradingState
 from supervisor.admin import AdminServer
 from supervisor.admin_messages import (
     ActorStatus,
     AdminRequest,
+    AnyReply,
+    CommandReply,
     ErrorReply,
+    HaltRequest,
+    ReduceRequest,
+    ResumeRequest,
     StatusReply,
     StatusRequest,
     SupervisorStatus,
 )
 from supervisor.config import Config
-from supervisor.errors import ChildStartError, ChildStartTimeout, RestartIntensityExceeded
+from supervisor.errors import (
+    ChildStartError,
+    ChildStartTimeout,
+    InvalidTransition,
+    RestartIntensityExceeded,
+)
+from supervisor.halts import RowKind
 from supervisor.hub import Hub
+from supervisor.killswitch import KillSwitch
+from supervisor.trading_state import Source
 from supervisor.tree import Tree
 from supervisor.zygote import PRELOAD, Zygote, become_subreaper
 
@@ -96,7 +117,6 @@ class Supervisor:
         self.json_lines = json_lines
         self.log = log.get()
         self.started = time.monotonic()
-        self.trading_state = TradingState.ACTIVE
         self.tree_live: bool | None = None
         self.gave_up: RestartIntensityExceeded | None = None
         self.stop_reason: tuple[str, str] | None = None
@@ -108,12 +128,15 @@ class Supervisor:
         ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.hub = Hub(ctx, self.dirs.run, self._on_event, self._on_control)
         self.hub.attach(loop)
+        self.killswitch = KillSwitch(self.dirs.state, self.hub.publish)
+        self.killswitch.open()
         admin = AdminServer(ctx, self.dirs.run, self._on_admin)
         admin.attach(loop)
         self.tree = Tree(
             self.config, self.zygote, state_dir=self.dirs.state, run_dir=self.dirs.run,
             log_json=self.json_lines, publish=self.hub.publish,
             send_control=self.hub.send_control, on_give_up=self._give_up,
+            on_started=self._on_child_started,
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop, "signal", signal.Signals(sig).name)
@@ -140,6 +163,7 @@ class Supervisor:
             return code
         finally:
             self.tree.kill_all()
+            self.killswitch.close()
             admin.close()
             self.hub.close()
             ctx.term()
@@ -151,16 +175,15 @@ class Supervisor:
 
     def _give_up(self, exc: RestartIntensityExceeded) -> None:
         self.gave_up = exc
-        self._set_trading_state(TradingState.HALTED, "supervisor", str(exc))
+        if self.killswitch.state is not TradingState.HALTED:
+            self.killswitch.change(
+                TradingState.HALTED, source=Source.SUPERVISOR, who="supervisor", reason=str(exc)
+            )
         self.wake.set()
 
-    def _set_trading_state(self, state: TradingState, source: str, reason: str) -> None:
-        previous, self.trading_state = self.trading_state, state
-        self.log.warning("trading_state_changed", previous=previous.value, state=state.value,
-                         source=source, reason=reason)
-        self.hub.publish(TradingStateChanged(
-            previous=previous, state=state, source=source, reason=reason, seq=0
-        ))
+    def _on_child_started(self, name: str) -> None:
+        # The state may have changed between the child's spawn and its Ready: say it again.
+        self.hub.send_control(name, self.killswitch.current())
 
     # --- hub callbacks -----------------------------------------------------------------
 
@@ -180,13 +203,48 @@ class Supervisor:
             self.tree.on_ready(msg.actor, msg.pid, msg.restored)
         elif isinstance(msg, Drained):
             self.tree.on_drained(msg.actor)
+        elif isinstance(msg, TradingStateAck):
+            self.killswitch.ack(msg.actor, msg.seq)
+            child = self.tree.by_name.get(msg.actor)
+            if child is not None:
+                child.trading_state_seq = max(child.trading_state_seq or 0, msg.seq)
 
     # --- admin -------------------------------------------------------------------------
 
-    def _on_admin(self, request: AdminRequest) -> StatusReply | ErrorReply:
+    def _on_admin(self, request: AdminRequest) -> AnyReply:
         if isinstance(request, StatusRequest):
             return self.status()
+        if isinstance(request, HaltRequest):
+            return self._operator(request, TradingState.HALTED)
+        if isinstance(request, ReduceRequest):
+            return self._operator(request, TradingState.REDUCING)
+        if isinstance(request, ResumeRequest):
+            return self._operator(request, TradingState.ACTIVE)
         return ErrorReply(error=f"unsupported request {type(request).__name__}")
+
+    def _operator(
+        self, request: HaltRequest | ReduceRequest | ResumeRequest, target: TradingState
+    ) -> AnyReply:
+        """An operator command: audited (who, why), then the transition, or a clear refusal."""
+        ks = self.killswitch
+        command = type(request).__name__.removesuffix("Request").lower()
+        if not request.reason.strip() or not request.who.strip():
+            return ErrorReply(error=f"{command} needs a non-blank reason and who")
+        detail = {"command": command, "state_before": ks.state.value}
+        if ks.state is target:
+            ks.audit(RowKind.ADMIN, source=Source.OPERATOR, who=request.who,
+                     reason=request.reason, payload={**detail, "result": "no change"})
+            return CommandReply(ok=True, state=ks.state.value, seq=0,
+                                message=f"already {target.value}; nothing changed")
+        try:
+            event = ks.change(target, source=Source.OPERATOR, who=request.who,
+                              reason=request.reason, payload=detail)
+        except InvalidTransition as exc:
+            ks.audit(RowKind.ADMIN, source=Source.OPERATOR, who=request.who,
+                     reason=request.reason, payload={**detail, "refused": str(exc)})
+            return ErrorReply(error=str(exc))
+        return CommandReply(ok=True, state=event.state.value, seq=event.seq,
+                            message=f"{event.previous.value} -> {event.state.value}")
 
     def status(self) -> StatusReply:
         """The tree as the supervisor sees it now."""
@@ -202,12 +260,15 @@ class Supervisor:
                 ),
                 iterations=c.iterations,
                 restored=c.restored,
+                trading_state_seq=c.trading_state_seq,
             )
             for c in self.tree.children
         ]
         bad = dict(self.hub.bad)
         return StatusReply(
-            trading_state=self.trading_state.value,
+            trading_state=self.killswitch.state.value,
+            trading_state_seq=self.killswitch.seq,
+            halts_store_problem=self.killswitch.tampered,
             supervisor=SupervisorStatus(
                 pid=os.getpid(), uptime_s=round(now - self.started, 3),
                 strategy=self.config.supervisor.strategy.value, bus_seq=self.hub.seq,

@@ -140,3 +140,23 @@ class TreeStopping(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Who asked (signal, operator, supervisor)."""
     reason: str
     """Why."""
+
+
+class TradingStateAck(Message, frozen=True, forbid_unknown_fields=True, tag=True):
+    """Child to supervisor: the trading state with this halts-store seq is applied."""
+
+    actor: str
+    """Child name."""
+    seq: int
+    """Halts-store sequence number of the transition."""
+    state: str
+    """The state applied."""
+
+
+class TamperingDetected(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A tamper-evident store failed verification."""
+
+    store: str
+    """Which store (halts, journal)."""
+    problem: str
+    """What verification found."""

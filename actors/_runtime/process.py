@@ -36,9 +36,11 @@ from actors._runtime.messages import (
     Message,
     Ready,
     SyncPing,
+    TradingStateAck,
 )
 from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import_actor
 from actors._runtime.store import StateStore
+from actors._runtime.trading import TradingStateChanged
 
 _OUTBOX = "_out/"
 _PHASES: dict[str, float] = {}
@@ -104,7 +106,7 @@ class Runtime:
         self.push.connect(endpoints.bus_in(run_dir))
         self.sub = ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.RCVHWM, 100_000)
-        for t in ("SyncPing", "ChildStarted", *self.cls.subscriptions):
+        for t in ("SyncPing", "ChildStarted", "TradingStateChanged", *self.cls.subscriptions):
             self.sub.setsockopt(zmq.SUBSCRIBE, b"" if t == "*" else t.encode() + b".")
         self.sub.connect(endpoints.bus_out(run_dir))
         self.control = ctx.socket(zmq.DEALER)
@@ -275,7 +277,7 @@ class Runtime:
             if label == "bus":
                 await self._on_bus(env)
             elif label == "control":
-                self._on_control(env)
+                await self._on_control(env)
             elif label == "commands":
                 await self._on_command(frames[0], env)
             else:
@@ -295,16 +297,30 @@ class Runtime:
         msg = env.payload
         if isinstance(msg, SyncPing):
             return
+        if isinstance(msg, TradingStateChanged):
+            await self._on_trading_state(env)
+            return
         if isinstance(msg, ChildStarted) and msg.actor in self.dealers:
             await self._resend_all(msg.actor)
             if "ChildStarted" not in self.cls.subscriptions:
                 return
         await self._apply(await self.bridge.call(CallKind.EVENT, env))
 
-    def _on_control(self, env: Envelope[Message]) -> None:
+    async def _on_control(self, env: Envelope[Message]) -> None:
         msg = env.payload
         if isinstance(msg, Drain) and self.drain_requested is None:
             self.drain_requested = msg
+        elif isinstance(msg, TradingStateChanged):
+            await self._on_trading_state(env)
+
+    async def _on_trading_state(self, env: Envelope[Message]) -> None:
+        """Layer 4: apply the state (if the actor cares), then acknowledge it to the supervisor."""
+        msg = env.payload
+        assert isinstance(msg, TradingStateChanged)
+        if "TradingStateChanged" in self.cls.subscriptions:
+            await self._apply(await self.bridge.call(CallKind.EVENT, env))
+        ack = TradingStateAck(actor=self.name, seq=msg.seq, state=msg.state.value)
+        await self.control.send(self.codec.encode(self.name, ack))
 
     async def _on_command(self, identity: bytes, env: Envelope[Message]) -> None:
         assert self.router is not None

@@ -96,11 +96,26 @@ class StateStore:
 
 
 def read_snapshot(path: Path) -> dict[str, bytes]:
-    """Read another process's state file without writing (drills, tests, status tools)."""
-    import sqlite3
+    """What a restart of the owner would load: read a copy of the file and its WAL.
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return {str(k): bytes(v) for k, v in con.execute("SELECT key, value FROM kv")}
-    finally:
-        con.close()
+    A reader of the live file can miss a transaction whose commit frame is in the WAL but not
+    yet in the shared-memory index (the writer was stopped in between); crash recovery rebuilds
+    the index from the WAL and does see it. Copying the file and the WAL, without the index,
+    and opening the copy runs that same recovery, so the answer is exact. The owner must not be
+    writing meanwhile (stopped or dead).
+    """
+    import shutil
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="qf-snap") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        con = sqlite3.connect(copy)
+        try:
+            return {str(k): bytes(v) for k, v in con.execute("SELECT key, value FROM kv")}
+        finally:
+            con.close()

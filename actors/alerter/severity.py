@@ -88,6 +88,11 @@ def _restarted(fields: Fields) -> Severity | None:
     return None
 
 
+def _abnormal_exit(fields: Fields) -> Severity | None:
+    # An ordered stop (drain) is routine; only a crash, a kill or an unexpected exit is news.
+    return None if fields.get("reason") == "shutdown" else Severity.YELLOW
+
+
 _STATE_SEVERITY: Mapping[str, Severity] = {
     "HALTED": Severity.RED,
     "PAUSED": Severity.YELLOW,
@@ -107,7 +112,7 @@ RULES: Mapping[str, AlertRule] = {
     # Degraded, or recovered by itself.
     "BreakerTripped": AlertRule(_always(Severity.YELLOW)),
     "ChildStarted": AlertRule(_restarted),
-    "ChildTerminated": AlertRule(_always(Severity.YELLOW)),
+    "ChildTerminated": AlertRule(_abnormal_exit),
     "HeartbeatMissed": AlertRule(_always(Severity.YELLOW)),
     "StrategyFailed": AlertRule(_always(Severity.YELLOW)),
     # Bad bytes can arrive by the thousand (a misconfigured peer): one summary per window.

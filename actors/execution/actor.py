@@ -11,7 +11,9 @@ import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
+from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
+from actors._runtime.trading import TradingStateChanged
 from actors.execution.brokers import BrokerOrder, make_broker
 from actors.execution.config import ExecutionConfig
 from actors.execution.messages import (
@@ -25,6 +27,7 @@ from actors.execution.messages import (
     SubmitOrder,
 )
 from actors.execution.portfolio import Portfolio
+from supervisor.trading_state import allows_order
 
 _FINAL = {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
 
@@ -61,7 +64,7 @@ class ExecutionActor(BaseActor):
     """Order lifecycle, positions and the broker."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = ExecutionConfig
-    subscriptions: ClassVar[tuple[str, ...]] = ("PriceTick",)
+    subscriptions: ClassVar[tuple[str, ...]] = ("PriceTick", "TradingStateChanged")
     accepts_commands: ClassVar[bool] = True
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
@@ -82,6 +85,9 @@ class ExecutionActor(BaseActor):
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
         self.broker = make_broker(cfg.broker)
+        self.halts = HaltsReader(self.state_dir)
+        # Sticky: until the bus says otherwise, the state is what the halts store says.
+        self.trading, _ = self.halts.state()
 
     def summary(self) -> Summary:
         """Orders handled, fills, cash and positions (as ``pos:<instrument>``)."""
@@ -117,9 +123,13 @@ class ExecutionActor(BaseActor):
             self.put("book", self.book)
             return
         problem = _invalid(cmd)
+        code = "invalid"
+        if not problem and not allows_order(self.trading, self._reduces(cmd)):
+            # Layer 2: the gate refuses what the trading state forbids, before any broker call.
+            code, problem = "trading_state", f"trading state is {self.trading.value}"
         if problem:
             rejected = OrderRejected(
-                intent_id=cmd.intent_id, instrument=cmd.instrument, code="invalid", reason=problem
+                intent_id=cmd.intent_id, instrument=cmd.instrument, code=code, reason=problem
             )
             self.publish(rejected)
             self.reply(rejected)
@@ -147,6 +157,15 @@ class ExecutionActor(BaseActor):
         """Submit an order that is already on disk, and book the broker's answer."""
         order = self.orders[str(token)]
         if order.status is not OrderStatus.PENDING_SUBMIT:
+            return
+        state, why = self.halts.state()
+        if not allows_order(state, self._reduces(order)):
+            # Layer 3: the halts store is the source of truth, even with every socket broken.
+            order.status = OrderStatus.REJECTED
+            order.reason = f"{why}: trading state is {state.value}"
+            self.publish(OrderRejected(intent_id=order.intent_id, instrument=order.instrument,
+                                       code="halts_store", reason=order.reason))
+            self.put(f"order/{order.client_order_id}", order)
             return
         report = self.broker.submit(
             BrokerOrder(
@@ -182,9 +201,18 @@ class ExecutionActor(BaseActor):
         self.put(f"order/{order.client_order_id}", order)
         self.put("book", self.book)
 
+    def _reduces(self, order: SubmitOrder | OrderRecord) -> bool:
+        pos = self.book.portfolio.positions.get(order.instrument)
+        qty = pos.quantity if pos else 0.0
+        after = qty + (order.quantity if order.side is Side.BUY else -order.quantity)
+        return abs(after) < abs(qty) and qty * after >= 0
+
     def on_event(self, env: Envelope[Message]) -> None:
-        """Mark to market from the feed's prices."""
+        """Mark to market from the feed's prices; follow the trading state."""
         msg = env.payload
+        if isinstance(msg, TradingStateChanged):
+            self.trading = msg.state
+            return
         if isinstance(msg, PriceTick):
             self.prices[msg.instrument] = msg.price
             self.last_ts = msg.ts

@@ -9,6 +9,7 @@ import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
+from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Command, Message
 from actors._runtime.spawn import import_actor
 from actors._runtime.trading import TradingState, TradingStateChanged
@@ -49,6 +50,10 @@ class OrchestratorActor(BaseActor):
         self.strategy = import_actor(cfg.strategy)(**cfg.strategy_params)
         self.strategy.restore(self.loop.strategy)
         self.draining = False
+        # Sticky halts: start from the halts store's state, whatever was persisted here.
+        reader = HaltsReader(self.state_dir)
+        self.loop.trading_state, _ = reader.state()
+        reader.close()
 
     def summary(self) -> Summary:
         """Iterations, intents and the trading state as restored."""

@@ -1,0 +1,122 @@
+"""The tree's trading state: checked against the table, persisted in the halts store, then
+published, and followed until every actor has acknowledged it (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from actors._runtime import log
+from actors._runtime.halts_reader import HALTS_FILE
+from actors._runtime.messages import Event, TamperingDetected
+from actors._runtime.trading import TradingState, TradingStateChanged
+from supervisor.errors import HaltsStoreTampered, InvalidTransition
+from supervisor.halts import HaltsStore, RowKind
+from supervisor.trading_state import Source, transition
+
+Publish = Callable[[Event], None]
+
+
+class KillSwitch:
+    """Owns the halts store (one writer) and the current trading state."""
+
+    def __init__(self, state_dir: Path, publish: Publish) -> None:
+        """Prepare; ``open`` reads the store."""
+        self.path = state_dir / HALTS_FILE
+        self.publish = publish
+        self.log = log.get()
+        self.store: HaltsStore | None = None
+        self.state = TradingState.HALTED
+        self.seq = 0
+        self.tampered: str | None = None
+        self.acks: dict[int, dict[str, float]] = {}
+        self.changed_at: dict[int, float] = {}
+
+    def open(self) -> None:
+        """Load the sticky state; a store failing verification keeps the tree HALTED."""
+        try:
+            self.store = HaltsStore.open(self.path)
+        except HaltsStoreTampered as exc:
+            self._tamper(str(exc))
+            return
+        report = self.store.verified()
+        if not report.ok:
+            where = f" at row {report.first_bad_seq}" if report.first_bad_seq else ""
+            self._tamper(f"{report.problem}{where}")
+            return
+        try:
+            self.state = self.store.current_state()
+            rows = self.store.rows()
+        except (sqlite3.Error, HaltsStoreTampered) as exc:
+            self._tamper(f"unreadable: {exc}")
+            return
+        self.seq = rows[-1].seq if rows else 0
+        self.log.info("trading_state_loaded", state=self.state.value, seq=self.seq,
+                      rows=len(rows), created=self.store.created)
+
+    def _tamper(self, problem: str) -> None:
+        self.tampered = problem
+        self.state = TradingState.HALTED
+        self.log.error("halts_store_tampered", path=str(self.path), problem=problem,
+                       state="HALTED", remedy="inspect with `quantfund halts verify`; move the "
+                       "file aside to start a new chain")
+        self.publish(TamperingDetected(store="halts", problem=problem))
+
+    def change(
+        self, target: TradingState, *, source: Source, who: str, reason: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> TradingStateChanged:
+        """Move to ``target``: refuse per the table, persist, then publish."""
+        if self.tampered is not None and target is not TradingState.HALTED:
+            raise InvalidTransition(
+                f"{self.state.value} -> {target.value} refused: the halts store failed "
+                f"verification ({self.tampered}); only HALTED is allowed until it is replaced"
+            )
+        change = transition(self.state, target, source=source, reason=reason, at=time.time())
+        if self.store is not None and self.tampered is None:
+            self.seq = self.store.append_transition(change, who=who, payload=payload).seq
+        previous, self.state = self.state, target
+        event = TradingStateChanged(
+            previous=previous, state=target, source=source.value, reason=reason, seq=self.seq
+        )
+        self.acks[self.seq] = {}
+        self.changed_at[self.seq] = time.monotonic()
+        self.log.warning("trading_state_changed", previous=previous.value, state=target.value,
+                         source=source.value, who=who, reason=reason, seq=self.seq)
+        self.publish(event)
+        return event
+
+    def audit(self, kind: RowKind, *, source: Source, who: str, reason: str,
+              payload: Mapping[str, Any] | None = None) -> int:
+        """Record an operator action that changes no state (seq of the row, 0 if not written)."""
+        if self.store is None or self.tampered is not None:
+            return 0
+        return self.store.append(
+            kind, source=source, who=who, reason=reason, payload=payload, at=time.time()
+        ).seq
+
+    def current(self) -> TradingStateChanged:
+        """The current state as an event (sent to a child that has just become Ready)."""
+        return TradingStateChanged(
+            previous=self.state, state=self.state, source=Source.SUPERVISOR.value,
+            reason="current state", seq=self.seq,
+        )
+
+    def ack(self, actor: str, seq: int) -> None:
+        """Record that ``actor`` applied the state of ``seq``."""
+        acks = self.acks.get(seq)
+        if acks is not None and actor not in acks:
+            acks[actor] = time.monotonic()
+
+    def acked_by(self, seq: int) -> Mapping[str, float]:
+        """Actors that acknowledged ``seq``, with the monotonic time of each ack."""
+        return self.acks.get(seq, {})
+
+    def close(self) -> None:
+        """Close the store."""
+        if self.store is not None:
+            self.store.close()
