@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import zmq
+import zmq.auth
 
 from actors._runtime import endpoints, log
 from supervisor.admin_messages import (
@@ -19,6 +20,8 @@ from supervisor.admin_messages import (
     AnyReply,
     ErrorReply,
 )
+from supervisor.errors import ConfigError
+from supervisor.zap import ZapHandler
 from supervisor.zmqloop import Watch
 
 Handler = Callable[[AdminRequest], AnyReply]
@@ -28,12 +31,17 @@ class AdminServer:
     """ROUTER bound at ``ipc://<run-dir>/admin``; the socket file is made owner-only (0600)."""
 
     def __init__(
-        self, ctx: zmq.Context[zmq.Socket[bytes]], run_dir: Path, handler: Handler
+        self, ctx: zmq.Context[zmq.Socket[bytes]], run_dir: Path, handler: Handler,
+        *, tcp: str = "", curve_key_file: str = "", allowed_clients: tuple[str, ...] = (),
     ) -> None:
-        """Bind the socket."""
+        """Bind the ipc socket, and the TCP one (CURVE only) when ``tcp`` is set."""
         self.log = log.get()
         self.handler = handler
         self.bad = 0
+        self.tcp_sock: zmq.Socket[bytes] | None = None
+        self.zap: ZapHandler | None = None
+        if tcp:
+            self._bind_tcp(ctx, tcp, curve_key_file, allowed_clients)
         self.sock = ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
         endpoint = endpoints.admin(run_dir)
@@ -48,14 +56,41 @@ class AdminServer:
         os.chmod(path, 0o600)
         self._watch: Watch | None = None
 
+    def _bind_tcp(self, ctx: zmq.Context[zmq.Socket[bytes]], endpoint: str, key_file: str,
+                  allowed: tuple[str, ...]) -> None:
+        if not key_file or not allowed:
+            raise ConfigError("admin TCP endpoint refused: CURVE keys are required")
+        if not zmq.has("curve"):
+            raise ConfigError("admin TCP endpoint refused: this libzmq has no CURVE support")
+        try:
+            public, secret = zmq.auth.load_certificate(key_file)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"admin CURVE key file {key_file}: {exc}") from exc
+        if secret is None:
+            raise ConfigError(f"admin CURVE key file {key_file} holds no secret key")
+        self.zap = ZapHandler(ctx, {k.encode() for k in allowed})
+        sock = ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.curve_server = True
+        sock.curve_publickey = public
+        sock.curve_secretkey = secret
+        sock.zap_domain = b"quantfund-admin"
+        sock.bind(endpoint)
+        self.tcp_sock = sock
+        self.log.info("admin_tcp_listening", endpoint=endpoint, clients=len(allowed))
+
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start serving from ``loop``."""
-        self._watch = Watch(loop, self.sock, self._pump)
+        self._watch = Watch(loop, self.sock, lambda: self._pump(self.sock, self._watch))
+        if self.zap is not None and self.tcp_sock is not None:
+            self.zap.attach(loop)
+            tcp = self.tcp_sock
+            self._tcp_watch = Watch(loop, tcp, lambda: self._pump(tcp, self._tcp_watch))
 
-    def _pump(self) -> None:
+    def _pump(self, sock: zmq.Socket[bytes], watch: Watch | None) -> None:
         for _ in range(100):
             try:
-                frames = self.sock.recv_multipart(flags=zmq.NOBLOCK)
+                frames = sock.recv_multipart(flags=zmq.NOBLOCK)
             except zmq.Again:
                 return
             if len(frames) < 2:
@@ -63,11 +98,11 @@ class AdminServer:
             identity, body = frames[0], frames[-1]
             reply = self._serve(body)
             with contextlib.suppress(zmq.ZMQError):
-                self.sock.send_multipart(
+                sock.send_multipart(
                     [identity, *frames[1:-1], ENCODER.encode(reply)], flags=zmq.NOBLOCK
                 )
-            if self._watch is not None:
-                self._watch.poke()
+            if watch is not None:
+                watch.poke()
 
     def _serve(self, body: bytes) -> AnyReply:
         try:
@@ -87,3 +122,8 @@ class AdminServer:
         if self._watch is not None:
             self._watch.close()
         self.sock.close(linger=0)
+        if self.tcp_sock is not None:
+            self._tcp_watch.close()
+            self.tcp_sock.close(linger=0)
+        if self.zap is not None:
+            self.zap.close()

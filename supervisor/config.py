@@ -31,6 +31,18 @@ class PathsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Socket directory; empty means ``<state_dir>/run``."""
 
 
+class AdminConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The admin socket: always ``ipc://<run-dir>/admin``; TCP only when asked, with CURVE."""
+
+    tcp: str = ""
+    """Extra TCP endpoint (``tcp://127.0.0.1:7700``); empty for none."""
+    curve_secret_key_file: str = ""
+    """File with the server's CURVE key pair (``zmq.auth.create_certificates`` format);
+    required with ``tcp``. A path, never the key itself: secrets stay out of config."""
+    curve_allowed_clients: list[str] = msgspec.field(default_factory=list)
+    """Z85 public keys of the clients allowed over TCP; required with ``tcp``."""
+
+
 class LogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Log output."""
 
@@ -51,6 +63,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Directories."""
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     """Logging."""
+    admin: AdminConfig = msgspec.field(default_factory=AdminConfig)
+    """Admin socket."""
     orchestrator: OrchestratorConfig = msgspec.field(default_factory=OrchestratorConfig)
     """Orchestrator section."""
     execution: ExecutionConfig = msgspec.field(default_factory=ExecutionConfig)
@@ -152,6 +166,14 @@ def _check(config: Config, source: Path) -> None:
                 f"config error in {source}: key 'supervisor.children': {name!r} has no "
                 f"[children.{name}] spec"
             )
+    admin = config.admin
+    if admin.tcp and not (admin.curve_secret_key_file and admin.curve_allowed_clients):
+        raise ConfigError(
+            f"config error in {source}: key 'admin.tcp': a TCP admin endpoint needs CURVE "
+            "authentication: set admin.curve_secret_key_file and admin.curve_allowed_clients"
+        )
+    if admin.tcp and not admin.tcp.startswith("tcp://"):
+        raise ConfigError(f"config error in {source}: key 'admin.tcp': not a tcp:// endpoint")
     if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
         raise ConfigError(
             f"config error in {source}: key 'supervisor.intensity'/'period_s': need "

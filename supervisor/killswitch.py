@@ -24,10 +24,15 @@ Publish = Callable[[Event], None]
 class KillSwitch:
     """Owns the halts store (one writer) and the current trading state."""
 
-    def __init__(self, state_dir: Path, publish: Publish) -> None:
-        """Prepare; ``open`` reads the store."""
+    def __init__(
+        self, state_dir: Path, publish: Publish,
+        expected: Callable[[], set[str]] = set,
+    ) -> None:
+        """Prepare; ``open`` reads the store. ``expected``: children that must acknowledge."""
         self.path = state_dir / HALTS_FILE
         self.publish = publish
+        self.expected = expected
+        self.waiting: dict[int, set[str]] = {}
         self.log = log.get()
         self.store: HaltsStore | None = None
         self.state = TradingState.HALTED
@@ -85,6 +90,10 @@ class KillSwitch:
         )
         self.acks[self.seq] = {}
         self.changed_at[self.seq] = time.monotonic()
+        self.waiting[self.seq] = self.expected()
+        for old in [s for s in self.acks if s < self.seq - 100]:  # keep memory bounded
+            for table in (self.acks, self.changed_at, self.waiting):
+                table.pop(old, None)
         self.log.warning("trading_state_changed", previous=previous.value, state=target.value,
                          source=source.value, who=who, reason=reason, seq=self.seq)
         self.publish(event)
@@ -109,8 +118,18 @@ class KillSwitch:
     def ack(self, actor: str, seq: int) -> None:
         """Record that ``actor`` applied the state of ``seq``."""
         acks = self.acks.get(seq)
-        if acks is not None and actor not in acks:
-            acks[actor] = time.monotonic()
+        if acks is None or actor in acks:
+            return
+        acks[actor] = time.monotonic()
+        waiting = self.waiting.get(seq)
+        if waiting is not None:
+            waiting.discard(actor)
+            if not waiting:
+                del self.waiting[seq]
+                self.log.info(
+                    "trading_state_acked", seq=seq, state=self.state.value, actors=len(acks),
+                    ack_ms=round((acks[actor] - self.changed_at[seq]) * 1000, 3),
+                )
 
     def acked_by(self, seq: int) -> Mapping[str, float]:
         """Actors that acknowledged ``seq``, with the monotonic time of each ack."""

@@ -128,9 +128,17 @@ class Supervisor:
         ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.hub = Hub(ctx, self.dirs.run, self._on_event, self._on_control)
         self.hub.attach(loop)
-        self.killswitch = KillSwitch(self.dirs.state, self.hub.publish)
+        self.killswitch = KillSwitch(
+            self.dirs.state, self.hub.publish,
+            expected=lambda: {c.name for c in self.tree.children if c.alive},
+        )
         self.killswitch.open()
-        admin = AdminServer(ctx, self.dirs.run, self._on_admin)
+        acfg = self.config.admin
+        admin = AdminServer(
+            ctx, self.dirs.run, self._on_admin, tcp=acfg.tcp,
+            curve_key_file=acfg.curve_secret_key_file,
+            allowed_clients=tuple(acfg.curve_allowed_clients),
+        )
         admin.attach(loop)
         self.tree = Tree(
             self.config, self.zygote, state_dir=self.dirs.state, run_dir=self.dirs.run,

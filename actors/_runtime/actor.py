@@ -48,6 +48,7 @@ class CallKind(enum.Enum):
     SUMMARY = "summary"
     INTERVAL = "interval"
     DEFERRED = "deferred"
+    READY = "ready"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class BaseActor(pykka.ThreadingActor):
         committed and its messages sent (e.g. reach a broker only after the order is on disk).
         """
 
+    def on_ready(self) -> None:
+        """Runs once, right after ``Ready`` was sent (reconcile with the outside world)."""
+
     def on_drain(self) -> bool:
         """Stop taking new work and settle what is open; True once drained."""
         return True
@@ -200,6 +204,8 @@ class BaseActor(pykka.ThreadingActor):
             return self.tick_interval()
         if kind is CallKind.DEFERRED:
             return self.on_deferred(arg)
+        if kind is CallKind.READY:
+            return self.on_ready()
         return self.summary()
 
 

@@ -191,6 +191,7 @@ class Runtime:
                 "actor_ready", restored=summary, generation=self.req.generation,
                 start_phases_ms={k: round(v * 1000, 2) for k, v in _PHASES.items()},
             )
+            await self._apply(await self.bridge.call(CallKind.READY))
             await self._resend_all()
             await self._serve()
         except Exception as exc:

@@ -1,4 +1,11 @@
-"""Execution: intents become orders written before any broker sees them; positions persisted."""
+"""Execution: intents become orders written before any broker sees them; positions persisted.
+
+Lifecycle of an order: ``SubmitOrder`` is checked (numbers, trading state: layer 2) and written
+as ``PENDING_SUBMIT``, which is committed and acknowledged before the broker is called; just
+before the call the halts store is read (layer 3). The broker's answers (accepted, filled,
+cancelled) are persisted as they arrive. After a restart every order not final is reconciled
+with the broker by client order id: adopted as the venue has it, or sent if it never got there.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +20,13 @@ from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
-from actors._runtime.trading import TradingStateChanged
-from actors.execution.brokers import BrokerOrder, make_broker
+from actors._runtime.trading import TradingState, TradingStateChanged
+from actors.execution.brokers import BrokerOrder, BrokerReport, make_broker
 from actors.execution.config import ExecutionConfig
 from actors.execution.messages import (
     EquityUpdated,
     OrderAccepted,
+    OrderCancelled,
     OrderFilled,
     OrderRejected,
     OrderStatus,
@@ -29,7 +37,9 @@ from actors.execution.messages import (
 from actors.execution.portfolio import Portfolio
 from supervisor.trading_state import allows_order
 
-_FINAL = {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
+FINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
+)
 
 
 class OrderRecord(msgspec.Struct):
@@ -53,6 +63,7 @@ class Book(msgspec.Struct):
     portfolio: Portfolio
     handled: int = 0
     ticks: int = 0
+    rejected: int = 0
 
 
 def client_order_id(intent_id: str) -> str:
@@ -68,7 +79,7 @@ class ExecutionActor(BaseActor):
     accepts_commands: ClassVar[bool] = True
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
-        """Load the book and every order."""
+        """Load the book and every order; open the broker."""
         cfg: ExecutionConfig = self.config
         raw = snapshot.get("book")
         self.book = (
@@ -84,21 +95,28 @@ class ExecutionActor(BaseActor):
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
-        self.broker = make_broker(cfg.broker)
+        self.broker = make_broker(
+            cfg.broker, self.state_dir,
+            latency_s=cfg.paper_latency_s, slippage_bps=cfg.paper_slippage_bps,
+        )
         self.halts = HaltsReader(self.state_dir)
         # Sticky: until the bus says otherwise, the state is what the halts store says.
         self.trading, _ = self.halts.state()
+        self.draining = False
 
     def summary(self) -> Summary:
-        """Orders handled, fills, cash and positions (as ``pos:<instrument>``)."""
+        """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
         out: Summary = {
             "iterations": self.book.handled,
             "orders": len(self.orders),
             "fills": self.book.portfolio.fills,
+            "rejected": self.book.rejected,
             "cash": round(self.book.portfolio.cash, 8),
         }
         for instrument, qty in self.book.portfolio.signed().items():
             out[f"pos:{instrument}"] = qty
+        for status, count in self.status_counts().items():
+            out[f"orders:{status}"] = count
         return out
 
     def status_counts(self) -> dict[str, int]:
@@ -108,6 +126,8 @@ class ExecutionActor(BaseActor):
             counts[order.status.value] = counts.get(order.status.value, 0) + 1
         return counts
 
+    # --- intents -----------------------------------------------------------------------
+
     def on_command(self, env: Envelope[Message]) -> None:
         """``SubmitOrder``: write the order (PENDING_SUBMIT), acknowledge, then reach the broker."""
         cmd = env.payload
@@ -116,90 +136,160 @@ class ExecutionActor(BaseActor):
             return
         self.book.handled += 1
         self.iterations = self.book.handled
+        self.put("book", self.book)
         coid = client_order_id(cmd.intent_id)
         existing = self.orders.get(coid)
         if existing is not None:
             self.reply(self._accepted(existing))
-            self.put("book", self.book)
             return
-        problem = _invalid(cmd)
-        code = "invalid"
+        problem, code = _invalid(cmd), "invalid"
+        if not problem and self.draining:
+            code, problem = "draining", "execution is draining: no new orders"
         if not problem and not allows_order(self.trading, self._reduces(cmd)):
             # Layer 2: the gate refuses what the trading state forbids, before any broker call.
             code, problem = "trading_state", f"trading state is {self.trading.value}"
         if problem:
+            self.book.rejected += 1
             rejected = OrderRejected(
                 intent_id=cmd.intent_id, instrument=cmd.instrument, code=code, reason=problem
             )
             self.publish(rejected)
             self.reply(rejected)
-            self.put("book", self.book)
             return
         order = OrderRecord(
-            client_order_id=coid,
-            intent_id=cmd.intent_id,
-            instrument=cmd.instrument,
-            side=cmd.side,
-            quantity=cmd.quantity,
-            reference_price=cmd.reference_price,
-            limit_price=cmd.limit_price,
-            status=OrderStatus.PENDING_SUBMIT,
+            client_order_id=coid, intent_id=cmd.intent_id, instrument=cmd.instrument,
+            side=cmd.side, quantity=cmd.quantity, reference_price=cmd.reference_price,
+            limit_price=cmd.limit_price, status=OrderStatus.PENDING_SUBMIT,
         )
-        self.orders[coid] = order
-        self.put(f"order/{coid}", order)
-        self.put("book", self.book)
+        self._save(order)
         accepted = self._accepted(order)
         self.publish(accepted)
         self.reply(accepted)
         self.defer(coid)
 
     def on_deferred(self, token: Any) -> None:
-        """Submit an order that is already on disk, and book the broker's answer."""
+        """Submit an order that is already on disk (after layer 3), and book the answer."""
         order = self.orders[str(token)]
         if order.status is not OrderStatus.PENDING_SUBMIT:
             return
         state, why = self.halts.state()
         if not allows_order(state, self._reduces(order)):
             # Layer 3: the halts store is the source of truth, even with every socket broken.
-            order.status = OrderStatus.REJECTED
-            order.reason = f"{why}: trading state is {state.value}"
-            self.publish(OrderRejected(intent_id=order.intent_id, instrument=order.instrument,
-                                       code="halts_store", reason=order.reason))
-            self.put(f"order/{order.client_order_id}", order)
+            self._close(order, OrderStatus.REJECTED, f"{why}: trading state is {state.value}",
+                        code="halts_store")
             return
-        report = self.broker.submit(
-            BrokerOrder(
-                order.client_order_id,
-                order.instrument,
-                order.side,
-                order.quantity,
-                order.reference_price,
-                order.limit_price,
-            )
-        )
-        order.status = report.status
-        order.reason = report.reason
-        if report.filled_quantity > 0:
+        self._apply_report(order, self.broker.submit(BrokerOrder(
+            order.client_order_id, order.instrument, order.side, order.quantity,
+            order.reference_price, order.limit_price,
+        )))
+
+    # --- broker answers ----------------------------------------------------------------
+
+    def _apply_report(self, order: OrderRecord, report: BrokerReport) -> None:
+        """Book what the broker says of ``order`` (each fill exactly once)."""
+        if order.status in FINAL:
+            return
+        if report.filled_quantity > 0 and report.status in (OrderStatus.FILLED,
+                                                            OrderStatus.RECORDED):
             order.filled = report.filled_quantity
-            pf = self.book.portfolio
-            realized = pf.apply_fill(
-                order.instrument, order.side, report.filled_quantity, report.fill_price
-            )
-            self.publish(
-                OrderFilled(
-                    client_order_id=order.client_order_id,
-                    instrument=order.instrument,
-                    side=order.side,
-                    quantity=report.filled_quantity,
-                    price=report.fill_price,
-                    position_after=pf.positions[order.instrument].quantity,
-                    realized_pnl=realized,
-                )
-            )
-            self.prices.setdefault(order.instrument, report.fill_price)
-            self._publish_equity()
-        self.put(f"order/{order.client_order_id}", order)
+            order.status = report.status
+            self._book_fill(order, report)
+        elif report.status is OrderStatus.CANCELLED:
+            self._close(order, OrderStatus.CANCELLED, report.reason or "cancelled at the broker")
+            return
+        elif report.status is OrderStatus.REJECTED:
+            self._close(order, OrderStatus.REJECTED, report.reason, code="broker")
+            return
+        else:
+            order.status = report.status
+        self._save(order)
+
+    def _book_fill(self, order: OrderRecord, report: BrokerReport) -> None:
+        pf = self.book.portfolio
+        realized = pf.apply_fill(order.instrument, order.side, report.filled_quantity,
+                                 report.fill_price)
+        self.publish(OrderFilled(
+            client_order_id=order.client_order_id, instrument=order.instrument,
+            side=order.side, quantity=report.filled_quantity, price=report.fill_price,
+            position_after=pf.positions[order.instrument].quantity, realized_pnl=realized,
+        ))
+        self.prices.setdefault(order.instrument, report.fill_price)
         self.put("book", self.book)
+        self._publish_equity()
+
+    def _close(self, order: OrderRecord, status: OrderStatus, reason: str, code: str = "") -> None:
+        order.status, order.reason = status, reason
+        if status is OrderStatus.CANCELLED:
+            self.publish(OrderCancelled(client_order_id=order.client_order_id,
+                                        instrument=order.instrument, reason=reason))
+        else:
+            self.publish(OrderRejected(intent_id=order.intent_id, instrument=order.instrument,
+                                       code=code or "broker", reason=reason))
+        self._save(order)
+
+    def _save(self, order: OrderRecord) -> None:
+        self.orders[order.client_order_id] = order
+        self.put(f"order/{order.client_order_id}", order)
+
+    def _cancel_open(self, reason: str) -> None:
+        for order in list(self.orders.values()):
+            if order.status is OrderStatus.SUBMITTED:
+                report = self.broker.cancel(order.client_order_id)
+                if report.status is OrderStatus.CANCELLED:
+                    self._close(order, OrderStatus.CANCELLED, reason)
+                else:
+                    self._apply_report(order, report)  # it filled before the cancel arrived
+
+    # --- events, start, drain ----------------------------------------------------------
+
+    def on_event(self, env: Envelope[Message]) -> None:
+        """Prices mark the book and let the venue fill; the trading state gates and cancels."""
+        msg = env.payload
+        cfg: ExecutionConfig = self.config
+        if isinstance(msg, TradingStateChanged):
+            self.trading = msg.state
+            if cfg.cancel_on_stop and msg.state in (TradingState.HALTED, TradingState.PAUSED):
+                self._cancel_open(f"trading {msg.state.value}: {msg.reason}")
+            return
+        if isinstance(msg, PriceTick):
+            self.prices[msg.instrument] = msg.price
+            self.last_ts = msg.ts
+            self.broker.mark(msg.instrument, msg.price)
+            for report in self.broker.match():
+                order = self.orders.get(report.client_order_id)
+                if order is not None:
+                    self._apply_report(order, report)
+            self.book.ticks += 1
+            if self.book.ticks % cfg.equity_every_ticks == 0:
+                self._publish_equity()
+
+    def on_ready(self) -> None:
+        """Reconcile every order that is not final with the broker, by client order id."""
+        for order in list(self.orders.values()):
+            if order.status in FINAL:
+                continue
+            report = self.broker.lookup(order.client_order_id)
+            if report is None:
+                if order.status is OrderStatus.PENDING_SUBMIT:
+                    self.defer(order.client_order_id)  # never reached the venue: send it now
+                elif self.broker.name == "shadow":
+                    self._close(order, OrderStatus.RECORDED, "shadow: recorded")
+                else:
+                    self._close(order, OrderStatus.REJECTED, "unknown at the venue after restart",
+                                code="reconcile")
+            else:
+                self._apply_report(order, report)
+
+    def on_drain(self) -> bool:
+        """Settle what is open per the shutdown policy; drained when nothing is in flight."""
+        self.draining = True
+        for order in list(self.orders.values()):
+            if order.status is OrderStatus.PENDING_SUBMIT:
+                self.on_deferred(order.client_order_id)
+        if self.config.shutdown_policy == "leave":
+            return True  # open orders stay at the venue; a restart reconciles them
+        self._cancel_open("drain: shutdown policy is cancel")
+        return all(o.status in FINAL for o in self.orders.values())
 
     def _reduces(self, order: SubmitOrder | OrderRecord) -> bool:
         pos = self.book.portfolio.positions.get(order.instrument)
@@ -207,44 +297,17 @@ class ExecutionActor(BaseActor):
         after = qty + (order.quantity if order.side is Side.BUY else -order.quantity)
         return abs(after) < abs(qty) and qty * after >= 0
 
-    def on_event(self, env: Envelope[Message]) -> None:
-        """Mark to market from the feed's prices; follow the trading state."""
-        msg = env.payload
-        if isinstance(msg, TradingStateChanged):
-            self.trading = msg.state
-            return
-        if isinstance(msg, PriceTick):
-            self.prices[msg.instrument] = msg.price
-            self.last_ts = msg.ts
-            self.book.ticks += 1
-            if self.book.ticks % self.config.equity_every_ticks == 0:
-                self._publish_equity()
-
-    def on_drain(self) -> bool:
-        """Drained when no order is left between the disk and the broker."""
-        pending = [o for o in self.orders.values() if o.status is OrderStatus.PENDING_SUBMIT]
-        for order in pending:
-            self.on_deferred(order.client_order_id)
-        return all(o.status in _FINAL for o in self.orders.values())
-
     def _publish_equity(self) -> None:
         pf = self.book.portfolio
-        self.publish(
-            EquityUpdated(
-                equity=pf.equity(self.prices),
-                cash=pf.cash,
-                realized_pnl=pf.realized_pnl,
-                ts=self.last_ts,
-            )
-        )
+        self.publish(EquityUpdated(
+            equity=pf.equity(self.prices), cash=pf.cash, realized_pnl=pf.realized_pnl,
+            ts=self.last_ts,
+        ))
 
     def _accepted(self, order: OrderRecord) -> OrderAccepted:
         return OrderAccepted(
-            client_order_id=order.client_order_id,
-            intent_id=order.intent_id,
-            instrument=order.instrument,
-            side=order.side,
-            quantity=order.quantity,
+            client_order_id=order.client_order_id, intent_id=order.intent_id,
+            instrument=order.instrument, side=order.side, quantity=order.quantity,
             status=order.status,
         )
 

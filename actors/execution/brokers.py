@@ -7,6 +7,7 @@ cancel, and look up an order by client order id for reconciliation after a resta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from actors.execution.messages import OrderStatus, Side
@@ -49,6 +50,15 @@ class Broker(Protocol):
     def lookup(self, client_order_id: str) -> BrokerReport | None:
         """What the venue knows of an order (None: never seen)."""
 
+    def mark(self, instrument: str, price: float) -> None:
+        """A market price (simulated venues fill at it)."""
+
+    def match(self) -> list[BrokerReport]:
+        """Reports that arrived since the last call (fills of resting orders)."""
+
+    def open_orders(self) -> list[str]:
+        """Client order ids resting at the venue."""
+
 
 class ShadowBroker:
     """Records what would be sent and sends nothing; reports a hypothetical fill at the
@@ -72,9 +82,26 @@ class ShadowBroker:
         """A shadow venue remembers nothing; execution's own record is the truth."""
         return None
 
+    def mark(self, instrument: str, price: float) -> None:
+        """Nothing rests, so prices change nothing."""
 
-def make_broker(name: str) -> Broker:
+    def match(self) -> list[BrokerReport]:
+        """Nothing rests."""
+        return []
+
+    def open_orders(self) -> list[str]:
+        """Nothing rests."""
+        return []
+
+
+def make_broker(name: str, state_dir: Path, *, latency_s: float, slippage_bps: float) -> Broker:
     """The broker named in config."""
     if name == "shadow":
         return ShadowBroker()
-    raise ValueError(f"unknown broker {name!r} (known: shadow)")
+    if name == "paper":
+        from actors.execution.paper import PaperVenue
+
+        return PaperVenue(
+            state_dir / "paper-venue.sqlite", latency_s=latency_s, slippage_bps=slippage_bps
+        )
+    raise ValueError(f"unknown broker {name!r} (known: shadow, paper)")

@@ -125,3 +125,14 @@ class EquityUpdated(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Realised PnL since inception."""
     ts: float
     """Feed time of the mark."""
+
+
+class OrderCancelled(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """An order was cancelled at the broker (or found cancelled when reconciling)."""
+
+    client_order_id: str
+    """Client order id."""
+    instrument: str
+    """Instrument symbol."""
+    reason: str
+    """Why (kill switch, drain, reconciliation)."""
