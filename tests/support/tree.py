@@ -99,6 +99,12 @@ class TreeRun:
         assert isinstance(reply, StatusReply), reply
         return reply
 
+    def child_pid_cached(self, name: str) -> int:
+        """Pid of child ``name`` from the log (works while the supervisor is frozen)."""
+        lines = [ln for ln in self.events("child_started") if ln["child"] == name]
+        assert lines, f"{name} never started"
+        return int(lines[-1]["child_pid"])
+
     def child_pid(self, name: str) -> int:
         """Current pid of child ``name``."""
         for actor in self.status().actors:
