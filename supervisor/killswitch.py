@@ -129,6 +129,8 @@ class KillSwitch:
                 self.log.info(
                     "trading_state_acked", seq=seq, state=self.state.value, actors=len(acks),
                     ack_ms=round((acks[actor] - self.changed_at[seq]) * 1000, 3),
+                    by_actor_ms={a: round((t - self.changed_at[seq]) * 1000, 2)
+                                 for a, t in acks.items()},
                 )
 
     def acked_by(self, seq: int) -> Mapping[str, float]:

@@ -16,6 +16,7 @@ import zmq
 from actors._runtime import endpoints, log
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import (
+    AdminCommandReceived,
     Drained,
     Heartbeat,
     Message,
@@ -236,12 +237,20 @@ class Supervisor:
         """An operator command: audited (who, why), then the transition, or a clear refusal."""
         ks = self.killswitch
         command = type(request).__name__.removesuffix("Request").lower()
+
+        def audit(result: str) -> None:
+            self.hub.publish(AdminCommandReceived(
+                command=command, who=request.who, reason=request.reason, result=result))
+
         if not request.reason.strip() or not request.who.strip():
+            audit("refused: no reason or no who")  # the store takes no blank rows; the bus does
             return ErrorReply(error=f"{command} needs a non-blank reason and who")
         detail = {"command": command, "state_before": ks.state.value}
+
         if ks.state is target:
             ks.audit(RowKind.ADMIN, source=Source.OPERATOR, who=request.who,
                      reason=request.reason, payload={**detail, "result": "no change"})
+            audit("no change")
             return CommandReply(ok=True, state=ks.state.value, seq=0,
                                 message=f"already {target.value}; nothing changed")
         try:
@@ -250,7 +259,9 @@ class Supervisor:
         except InvalidTransition as exc:
             ks.audit(RowKind.ADMIN, source=Source.OPERATOR, who=request.who,
                      reason=request.reason, payload={**detail, "refused": str(exc)})
+            audit(f"refused: {exc}")
             return ErrorReply(error=str(exc))
+        audit(f"{event.previous.value} -> {event.state.value} (seq {event.seq})")
         return CommandReply(ok=True, state=event.state.value, seq=event.seq,
                             message=f"{event.previous.value} -> {event.state.value}")
 

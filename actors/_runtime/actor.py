@@ -49,6 +49,7 @@ class CallKind(enum.Enum):
     INTERVAL = "interval"
     DEFERRED = "deferred"
     READY = "ready"
+    BATCH_END = "batch_end"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class BaseActor(pykka.ThreadingActor):
         """Second step of work asked for with ``defer``, run after the first step's writes are
         committed and its messages sent (e.g. reach a broker only after the order is on disk).
         """
+
+    def on_batch_end(self) -> None:
+        """A batch of messages was handled (group commit point: e.g. one fsync for many)."""
 
     def on_ready(self) -> None:
         """Runs once, right after ``Ready`` was sent (reconcile with the outside world)."""
@@ -206,6 +210,8 @@ class BaseActor(pykka.ThreadingActor):
             return self.on_deferred(arg)
         if kind is CallKind.READY:
             return self.on_ready()
+        if kind is CallKind.BATCH_END:
+            return self.on_batch_end()
         return self.summary()
 
 

@@ -160,3 +160,16 @@ class TamperingDetected(Event, frozen=True, forbid_unknown_fields=True, tag=True
     """Which store (halts, journal)."""
     problem: str
     """What verification found."""
+
+
+class AdminCommandReceived(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """An operator command reached the supervisor (audit: who, why, and what came of it)."""
+
+    command: str
+    """halt, reduce or resume."""
+    who: str
+    """Who asked."""
+    reason: str
+    """Why."""
+    result: str
+    """What happened (the transition, ``no change``, or why it was refused)."""

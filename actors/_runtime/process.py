@@ -93,6 +93,7 @@ class Runtime:
         self._bad_published: dict[str, float] = {}
         self.drain_requested: Drain | None = None
         self.beat_seq = 0
+        self._acked: set[int] = set()
         self.ctx = zmq.asyncio.Context()
         self.dealers: dict[str, zmq.asyncio.Socket] = {}
         self.router: zmq.asyncio.Socket | None = None
@@ -264,25 +265,41 @@ class Runtime:
     # --- inbound -----------------------------------------------------------------------
 
     async def _drain_socket(self, sock: zmq.asyncio.Socket, label: str) -> None:
-        """Handle everything queued on ``sock`` (bounded, so timers still run under load)."""
+        """Handle everything queued on ``sock`` (bounded, so timers still run under load).
+
+        Everything waiting is read first, so that a trading-state change queued behind a
+        backlog takes effect at once (a kill switch must not wait for the work it stops); the
+        rest is then handled in arrival order, and the batch ends with one group commit.
+        """
+        batch: list[tuple[list[bytes], Envelope[Message]]] = []
         for _ in range(1000):
             try:
                 frames = await sock.recv_multipart(flags=zmq.NOBLOCK)
             except zmq.Again:
-                return
+                break
             try:
                 env = self.codec.decode(frames[-1])
             except BadMessage as exc:
                 await self._bad(label, str(exc))
                 continue
-            if label == "bus":
-                await self._on_bus(env)
-            elif label == "control":
-                await self._on_control(env)
-            elif label == "commands":
-                await self._on_command(frames[0], env)
-            else:
-                await self._on_reply(env)
+            batch.append((frames, env))
+        for _frames, env in batch:
+            if isinstance(env.payload, TradingStateChanged):
+                await self._on_trading_state(env)
+        for frames, env in batch:
+            await self._dispatch(label, frames, env)
+        if batch:
+            await self._apply(await self.bridge.call(CallKind.BATCH_END))
+
+    async def _dispatch(self, label: str, frames: list[bytes], env: Envelope[Message]) -> None:
+        if label == "bus":
+            await self._on_bus(env)
+        elif label == "control":
+            await self._on_control(env)
+        elif label == "commands":
+            await self._on_command(frames[0], env)
+        else:
+            await self._on_reply(env)
 
     async def _bad(self, label: str, reason: str) -> None:
         count = self.bad[label] = self.bad.get(label, 0) + 1
@@ -299,7 +316,10 @@ class Runtime:
         if isinstance(msg, SyncPing):
             return
         if isinstance(msg, TradingStateChanged):
-            await self._on_trading_state(env)
+            # Applied and acknowledged ahead of the batch; an actor that records every event
+            # (the journal) still gets it here, in bus order.
+            if "*" in self.cls.subscriptions:
+                await self._apply(await self.bridge.call(CallKind.EVENT, env))
             return
         if isinstance(msg, ChildStarted) and msg.actor in self.dealers:
             await self._resend_all(msg.actor)
@@ -311,17 +331,23 @@ class Runtime:
         msg = env.payload
         if isinstance(msg, Drain) and self.drain_requested is None:
             self.drain_requested = msg
-        elif isinstance(msg, TradingStateChanged):
-            await self._on_trading_state(env)
 
     async def _on_trading_state(self, env: Envelope[Message]) -> None:
         """Layer 4: apply the state (if the actor cares), then acknowledge it to the supervisor."""
         msg = env.payload
         assert isinstance(msg, TradingStateChanged)
+        if msg.seq in self._acked and msg.seq != 0:
+            return  # the same change by the bus and by the control channel
+        self._acked.add(msg.seq)
+        fx = None
         if "TradingStateChanged" in self.cls.subscriptions:
-            await self._apply(await self.bridge.call(CallKind.EVENT, env))
+            fx = await self.bridge.call(CallKind.EVENT, env)
+        # The handler has run: the actor's gate follows the new state. Acknowledge now; what it
+        # asked for (persisting, publishing, cancelling as a deferred step) follows at once.
         ack = TradingStateAck(actor=self.name, seq=msg.seq, state=msg.state.value)
         await self.control.send(self.codec.encode(self.name, ack))
+        if fx is not None:
+            await self._apply(fx)
 
     async def _on_command(self, identity: bytes, env: Envelope[Message]) -> None:
         assert self.router is not None

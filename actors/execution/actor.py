@@ -168,7 +168,11 @@ class ExecutionActor(BaseActor):
         self.defer(coid)
 
     def on_deferred(self, token: Any) -> None:
-        """Submit an order that is already on disk (after layer 3), and book the answer."""
+        """Submit an order that is already on disk (after layer 3), and book the answer; or
+        cancel what rests at the venue (after a halt or pause)."""
+        if isinstance(token, tuple):
+            self._cancel_open(token[1])
+            return
         order = self.orders[str(token)]
         if order.status is not OrderStatus.PENDING_SUBMIT:
             return
@@ -232,13 +236,15 @@ class ExecutionActor(BaseActor):
         self.put(f"order/{order.client_order_id}", order)
 
     def _cancel_open(self, reason: str) -> None:
-        for order in list(self.orders.values()):
-            if order.status is OrderStatus.SUBMITTED:
-                report = self.broker.cancel(order.client_order_id)
-                if report.status is OrderStatus.CANCELLED:
-                    self._close(order, OrderStatus.CANCELLED, reason)
-                else:
-                    self._apply_report(order, report)  # it filled before the cancel arrived
+        open_orders = [o for o in self.orders.values() if o.status is OrderStatus.SUBMITTED]
+        if not open_orders:
+            return
+        reports = self.broker.cancel_all([o.client_order_id for o in open_orders])
+        for order, report in zip(open_orders, reports, strict=True):
+            if report.status is OrderStatus.CANCELLED:
+                self._close(order, OrderStatus.CANCELLED, reason)
+            else:
+                self._apply_report(order, report)  # it filled before the cancel arrived
 
     # --- events, start, drain ----------------------------------------------------------
 
@@ -249,7 +255,9 @@ class ExecutionActor(BaseActor):
         if isinstance(msg, TradingStateChanged):
             self.trading = msg.state
             if cfg.cancel_on_stop and msg.state in (TradingState.HALTED, TradingState.PAUSED):
-                self._cancel_open(f"trading {msg.state.value}: {msg.reason}")
+                # Deferred: the acknowledgement (the gate is closed) goes out before the
+                # venue round trip of the cancels.
+                self.defer(("cancel_open", f"trading {msg.state.value}: {msg.reason}"))
             return
         if isinstance(msg, PriceTick):
             self.prices[msg.instrument] = msg.price

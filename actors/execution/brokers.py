@@ -47,6 +47,9 @@ class Broker(Protocol):
     def cancel(self, client_order_id: str) -> BrokerReport:
         """Cancel an open order."""
 
+    def cancel_all(self, client_order_ids: list[str]) -> list[BrokerReport]:
+        """Cancel several open orders at once."""
+
     def lookup(self, client_order_id: str) -> BrokerReport | None:
         """What the venue knows of an order (None: never seen)."""
 
@@ -77,6 +80,10 @@ class ShadowBroker:
     def cancel(self, client_order_id: str) -> BrokerReport:
         """Shadow orders are final at once; there is nothing to cancel."""
         return BrokerReport(client_order_id, OrderStatus.RECORDED, reason="shadow: nothing open")
+
+    def cancel_all(self, client_order_ids: list[str]) -> list[BrokerReport]:
+        """Nothing to cancel."""
+        return [self.cancel(c) for c in client_order_ids]
 
     def lookup(self, client_order_id: str) -> BrokerReport | None:
         """A shadow venue remembers nothing; execution's own record is the truth."""

@@ -85,6 +85,17 @@ class PaperVenue:
         )
         return self._report(self._row(client_order_id), client_order_id)
 
+    def cancel_all(self, client_order_ids: list[str]) -> list[BrokerReport]:
+        """Cancel many in one transaction (one fsync, not one per order)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            reports = [self.cancel(coid) for coid in client_order_ids]
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return reports
+
     def lookup(self, client_order_id: str) -> BrokerReport | None:
         """What the venue knows of an order (None: never seen)."""
         row = self._row(client_order_id)

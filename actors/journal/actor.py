@@ -57,6 +57,10 @@ class JournalActor(BaseActor):
             )
         self.iterations = self.writer.head.seq
 
+    def on_batch_end(self) -> None:
+        """Group commit: one fsync for the whole batch (with the ``batch`` policy)."""
+        self.writer.flush()
+
     def on_drain(self) -> bool:
         """Flush and close: the journal records the last word."""
         self.writer.flush()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from actors._runtime.trading import TradingState
 from supervisor.admin_messages import CommandReply, ErrorReply, HaltRequest, ResumeRequest
 from supervisor.client import request
 from supervisor.halts import HaltsStore
 from supervisor.trading_state import Source, transition
-from actors._runtime.trading import TradingState
 from tests.support.tree import TreeRun, wait_stopped
 from tests.support.venue import PAPER, execution_orders, venue_counts, venue_total
 
@@ -78,6 +78,12 @@ def test_admin_halt_is_acknowledged_by_every_actor_and_stops_orders_at_the_venue
         rows.close()
     assert ("transition", TradingState.HALTED, "pytest") in kinds
     assert ("transition", TradingState.ACTIVE, "pytest") in kinds
+    # ...and on the bus, so the journal has who and why of every command, refused ones too.
+    time.sleep(0.3)
+    journal = "".join(p.read_text() for p in (tree.state_dir / "journal").glob("*.md"))
+    assert journal.count("AdminCommandReceived") == 3
+    assert "reason needs" not in journal  # blank reason is refused before the audit
+    assert '"who":"pytest"' in journal
 
 
 def test_a_tree_restarted_while_halted_comes_back_halted(tmp_path: Path) -> None:

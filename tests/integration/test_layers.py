@@ -119,7 +119,7 @@ def test_layer_1_the_orchestrator_alone_emits_no_intent_unless_active(tree_facto
     assert after == before, "intents still reached execution after the halt"
     # The loop itself goes on (its iterations advance, seen through its heartbeats).
     def iterations() -> int:
-        return [a.iterations or 0 for a in tree.status().actors if a.name == "orchestrator"][0]
+        return next(a.iterations or 0 for a in tree.status().actors if a.name == "orchestrator")
 
     it = iterations()
     _wait(lambda: iterations() > it, timeout=5)

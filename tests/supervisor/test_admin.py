@@ -53,7 +53,7 @@ _json_values = st.recursive(
 )
 _requests = st.one_of(
     st.binary(max_size=200),
-    st.builds(lambda d: msgspec.msgpack.encode(d), _json_values),
+    st.builds(msgspec.msgpack.encode, _json_values),
     st.builds(
         lambda t, d: msgspec.msgpack.encode({"type": t, **d}),
         st.sampled_from(["StatusRequest", "HaltRequest", "ResumeRequest", "ReduceRequest",
