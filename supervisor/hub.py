@@ -81,12 +81,11 @@ class Hub:
         except zmq.Again:
             self.log.error("bus_full_event_dropped", event=type(msg).__name__, seq=self.seq)
 
-    def send_control(self, child: str, message: Message) -> None:
+    def send_control(self, child: str, message: Message, *, correlation_id: str = "") -> None:
         """Send a control message (``Drain``) to one child; dropped if it is not connected."""
+        data = self.codec.encode("supervisor", message, correlation_id=correlation_id)
         with contextlib.suppress(zmq.ZMQError):
-            self.control.send_multipart(
-                [child.encode(), self.codec.encode("supervisor", message)], flags=zmq.NOBLOCK
-            )
+            self.control.send_multipart([child.encode(), data], flags=zmq.NOBLOCK)
         if self._watches:
             self._control_watch.poke()
 

@@ -16,11 +16,14 @@ import zmq
 from actors._runtime import endpoints, log
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import (
+    Ack,
     AdminCommandReceived,
     Drained,
     Heartbeat,
+    JournalAnchored,
     Message,
     Ready,
+    RequestTradingState,
     TradingStateAck,
     TreeLiveness,
     TreeStopping,
@@ -205,6 +208,13 @@ class Supervisor:
                 child.iterations = msg.iterations
         elif isinstance(msg, TreeLiveness):
             self.tree_live = msg.live
+        elif isinstance(msg, JournalAnchored):
+            # Kept outside the journal file, so a truncated tail of that day is detectable.
+            self.killswitch.audit(
+                RowKind.ANCHOR, source=Source.SUPERVISOR, who=env.sender,
+                reason=f"journal day {msg.day} final hash",
+                payload={"day": msg.day, "final_hash": msg.final_hash, "last_seq": msg.last_seq},
+            )
 
     def _on_control(self, identity: str, env: Envelope[Message]) -> None:
         msg = env.payload
@@ -212,11 +222,30 @@ class Supervisor:
             self.tree.on_ready(msg.actor, msg.pid, msg.restored)
         elif isinstance(msg, Drained):
             self.tree.on_drained(msg.actor)
+        elif isinstance(msg, RequestTradingState):
+            self._on_request_state(identity, env.msg_id, msg)
         elif isinstance(msg, TradingStateAck):
             self.killswitch.ack(msg.actor, msg.seq)
             child = self.tree.by_name.get(msg.actor)
             if child is not None:
                 child.trading_state_seq = max(child.trading_state_seq or 0, msg.seq)
+
+    def _on_request_state(self, child: str, msg_id: str, msg: RequestTradingState) -> None:
+        """A child (heartbeat, breaker) asks for a transition; the table decides."""
+        ks = self.killswitch
+        try:
+            target = TradingState(msg.state)
+            source = Source(msg.source)
+            if ks.state is target:
+                result = Ack(ok=True, reason=f"already {target.value}")
+            else:
+                ks.change(target, source=source, who=child, reason=msg.reason)
+                result = Ack(ok=True)
+        except (ValueError, InvalidTransition) as exc:
+            self.log.warning("trading_state_request_refused", child=child, state=msg.state,
+                             source=msg.source, reason=msg.reason, refused=str(exc))
+            result = Ack(ok=False, reason=str(exc))
+        self.hub.send_control(child, result, correlation_id=msg_id)
 
     # --- admin -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class Effects:
     reply: Message | None = None
     result: Any = None
     deferred: list[Any] = field(default_factory=list)
+    control: list[Message] = field(default_factory=list)
 
 
 class CallKind(enum.Enum):
@@ -160,6 +161,12 @@ class BaseActor(pykka.ThreadingActor):
         if target not in self.command_targets:
             raise ValueError(f"{self.name} does not declare {target!r} in command_targets")
         self._fx.commands.append((target, command))
+
+    def request_trading_state(self, state: str, *, source: str, reason: str) -> None:
+        """Ask the supervisor for a trading-state change (sent after this call's writes)."""
+        from actors._runtime.messages import RequestTradingState
+
+        self._fx.control.append(RequestTradingState(state=state, source=source, reason=reason))
 
     def defer(self, token: Any) -> None:
         """Ask for ``on_deferred(token)`` once this call's effects are committed and sent."""

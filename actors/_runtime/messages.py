@@ -173,3 +173,28 @@ class AdminCommandReceived(Event, frozen=True, forbid_unknown_fields=True, tag=T
     """Why."""
     result: str
     """What happened (the transition, ``no change``, or why it was refused)."""
+
+
+class RequestTradingState(Command, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A child asks the supervisor for a trading-state change (heartbeat: HALTED; breaker:
+    PAUSED, HALTED, or ACTIVE after its reset window). The supervisor checks the transition
+    table, persists, publishes; it answers on the control channel with ``Ack``."""
+
+    state: str
+    """Target state (ACTIVE, REDUCING, PAUSED, HALTED)."""
+    source: str
+    """The asking actor's role, as the table knows it: heartbeat, breaker."""
+    reason: str
+    """Why (non-blank)."""
+
+
+class JournalAnchored(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A finished journal day's final hash, published so it is kept outside the journal file
+    (the supervisor writes it to the halts store; the alerter sends it as INFO)."""
+
+    day: str
+    """The day (YYYY-MM-DD, UTC)."""
+    final_hash: str
+    """Hash of the day's last entry."""
+    last_seq: int
+    """Sequence number of that entry."""

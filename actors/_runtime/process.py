@@ -331,6 +331,8 @@ class Runtime:
         msg = env.payload
         if isinstance(msg, Drain) and self.drain_requested is None:
             self.drain_requested = msg
+        elif isinstance(msg, Ack) and not msg.ok:
+            self.log.warning("supervisor_refused", reason=msg.reason, request=env.correlation_id)
 
     async def _on_trading_state(self, env: Envelope[Message]) -> None:
         """Layer 4: apply the state (if the actor cares), then acknowledge it to the supervisor."""
@@ -400,6 +402,8 @@ class Runtime:
             await self._publish(event)
         for target, _msg_id, data in sends:
             await self.dealers[target].send(data)
+        for message in fx.control:
+            await self.control.send(self.codec.encode(self.name, message))
         if fx.deferred:
             await self._run_deferred(list(fx.deferred))
 
