@@ -53,9 +53,15 @@ from supervisor.errors import (
 from supervisor.halts import RowKind
 from supervisor.hub import Hub
 from supervisor.killswitch import KillSwitch
+from supervisor.notify import Notifier, WatchdogDecision, WatchdogGate
 from supervisor.trading_state import Source
 from supervisor.tree import Tree
 from supervisor.zygote import PRELOAD, Zygote, become_subreaper
+
+
+# A liveness verdict older than this no longer keeps the watchdog fed (the heartbeat actor
+# publishes one every check_interval_s, 0.25 s by default).
+WATCHDOG_VERDICT_AGE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,14 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     dirs.state.mkdir(parents=True, exist_ok=True)
     endpoints.prepare_run_dir(dirs.run)
     become_subreaper()
+    # Taken out of the environment before anything forks: only the supervisor talks to systemd.
+    notifier = Notifier.from_environ(unset=True)
     modules = tuple(spec.actor.partition(":")[0] for spec in config.children.values())
     # Forked before any ZeroMQ context, thread or event loop exists in this process.
     zygote = Zygote(PRELOAD + modules)
     try:
-        return asyncio.run(Supervisor(config, dirs, zygote, json_lines).run(duration))
+        sup = Supervisor(config, dirs, zygote, json_lines, notifier)
+        return asyncio.run(sup.run(duration))
     finally:
         zygote.close()
         _reap_leftovers()
@@ -113,8 +122,13 @@ def _reap_leftovers(timeout: float = 2.0) -> None:
 class Supervisor:
     """The root process's event loop: hub, admin socket, tree, signals."""
 
-    def __init__(self, config: Config, dirs: Dirs, zygote: Zygote, json_lines: bool) -> None:
+    def __init__(
+        self, config: Config, dirs: Dirs, zygote: Zygote, json_lines: bool,
+        notifier: Notifier | None = None,
+    ) -> None:
         """Prepare; sockets are opened in ``run``."""
+        self.notifier = notifier or Notifier(None)
+        self.gate: WatchdogGate | None = None
         self.config = config
         self.dirs = dirs
         self.zygote = zygote
@@ -161,6 +175,10 @@ class Supervisor:
                 self.log.error("tree_start_failed", reason=str(exc))
                 return 1
             self.log.info("tree_started", children=[c.name for c in self.tree.children])
+            self.notifier.ready(status=self._status_line())
+            self.gate = WatchdogGate(max_verdict_age=WATCHDOG_VERDICT_AGE_S,
+                                     armed_at=time.monotonic())
+            pinger = asyncio.get_running_loop().create_task(self._watchdog())
             if self.stop_reason is None and self.gave_up is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=duration)
@@ -168,6 +186,10 @@ class Supervisor:
             if self.gave_up is not None:
                 source, reason = "supervisor", str(self.gave_up)
             self.log.info("tree_stopping", source=source, reason=reason)
+            pinger.cancel()
+            budget = sum(c.spec.shutdown_s for c in self.tree.children) + 5.0
+            self.notifier.stopping(status=f"draining: {reason}")
+            self.notifier.extend_timeout(int(budget * 1_000_000))
             self.hub.publish(TreeStopping(source=source, reason=reason))
             clean = await self.tree.stop_all(source=source, reason=reason)
             code = 0 if clean and self.gave_up is None else 1
@@ -208,6 +230,8 @@ class Supervisor:
                 child.iterations = msg.iterations
         elif isinstance(msg, TreeLiveness):
             self.tree_live = msg.live
+            if self.gate is not None:
+                self.gate.observe(msg.live, time.monotonic())
         elif isinstance(msg, JournalAnchored):
             # Kept outside the journal file, so a truncated tail of that day is detectable.
             self.killswitch.audit(
@@ -229,6 +253,28 @@ class Supervisor:
             child = self.tree.by_name.get(msg.actor)
             if child is not None:
                 child.trading_state_seq = max(child.trading_state_seq or 0, msg.seq)
+
+    def _status_line(self) -> str:
+        alive = sum(1 for c in self.tree.children if c.alive)
+        restarts = sum(c.restarts for c in self.tree.children)
+        return (f"trading {self.killswitch.state.value}; {alive}/{len(self.tree.children)} "
+                f"actors alive; {restarts} restarts; tree live: {self.tree_live}")
+
+    async def _watchdog(self) -> None:
+        """Layer 6: ping systemd only while this loop runs and the heartbeat actor says the
+        tree is live (a fresh verdict); refresh the status line on the same beat."""
+        interval = self.notifier.watchdog_interval() or 2.0
+        withheld: WatchdogDecision | None = None
+        while True:
+            assert self.gate is not None
+            decision = self.gate.decide(time.monotonic())
+            if decision is WatchdogDecision.PING:
+                self.notifier.watchdog()
+            if decision is not withheld and decision is not WatchdogDecision.PING:
+                self.log.warning("watchdog_withheld", reason=decision.value)
+            withheld = None if decision is WatchdogDecision.PING else decision
+            self.notifier.status(self._status_line())
+            await asyncio.sleep(interval)
 
     def _on_request_state(self, child: str, msg_id: str, msg: RequestTradingState) -> None:
         """A child (heartbeat, breaker) asks for a transition; the table decides."""

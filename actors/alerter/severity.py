@@ -93,6 +93,18 @@ def _abnormal_exit(fields: Fields) -> Severity | None:
     return None if fields.get("reason") == "shutdown" else Severity.YELLOW
 
 
+def _breaker_tripped(fields: Fields) -> Severity:
+    # pause_until 0 means the trip escalated to a halt: only an operator resumes.
+    return Severity.RED if fields.get("pause_until") == 0 else Severity.YELLOW
+
+
+_ADMIN_SEVERITY: Mapping[str, Severity] = {
+    # The kill switch used by an operator; reduce narrows trading; resume is for the record.
+    "halt": Severity.RED,
+    "reduce": Severity.YELLOW,
+    "resume": Severity.INFO,
+}
+
 _STATE_SEVERITY: Mapping[str, Severity] = {
     "HALTED": Severity.RED,
     "PAUSED": Severity.YELLOW,
@@ -109,8 +121,9 @@ RULES: Mapping[str, AlertRule] = {
     "BreakerHalted": AlertRule(_always(Severity.RED)),
     "RestartIntensityReached": AlertRule(_always(Severity.RED)),
     "TamperingDetected": AlertRule(_always(Severity.RED)),
-    # Degraded, or recovered by itself.
-    "BreakerTripped": AlertRule(_always(Severity.YELLOW)),
+    "AdminCommandReceived": AlertRule(_by_field("command", _ADMIN_SEVERITY)),
+    # Degraded, or recovered by itself (a trip that escalated to a halt is RED).
+    "BreakerTripped": AlertRule(_breaker_tripped),
     "ChildStarted": AlertRule(_restarted),
     "ChildTerminated": AlertRule(_abnormal_exit),
     "HeartbeatMissed": AlertRule(_always(Severity.YELLOW)),

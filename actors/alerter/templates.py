@@ -42,6 +42,11 @@ class _View:
         except (OverflowError, OSError, ValueError):
             return ""
 
+    def lines(self, name: str) -> list[str]:
+        """A list field as strings (empty when absent or not a list)."""
+        value = self._fields.get(name)
+        return [str(raw(v)) for v in value] if isinstance(value, list | tuple) else []
+
     def first(self, *names: str) -> str:
         """The first of ``names`` the event carries, or ``?``."""
         for name in names:
@@ -96,7 +101,8 @@ def _restart_intensity(f: _View) -> str:
 
 def _tampering(f: _View) -> str:
     where = f.first("store", "path", "file", "source")
-    return f"tampering detected in {where}: {f.first('detail', 'reason', 'description')}" + (
+    what = f.first("problem", "detail", "reason", "description")
+    return f"tampering detected in {where}: {what}" + (
         _suffix(f, "seq", " (first broken row {})")
     )
 
@@ -114,7 +120,10 @@ def _breaker_reset(f: _View) -> str:
 
 
 def _strategy_failed(f: _View) -> str:
-    return f"strategy {f.first('strategy', 'name')} failed: {f.first('reason', 'error')}"
+    who = f"strategy {f['strategy']}" if f.has("strategy") else "the strategy"
+    return f"{who} failed: {f.first('error', 'reason')}" + _suffix(
+        f, "iteration", " (iteration {}; bar skipped)"
+    )
 
 
 def _bad_message(f: _View) -> str:
@@ -134,6 +143,7 @@ def _breaker_halted(f: _View) -> str:
 def _heartbeat_missed(f: _View) -> str:
     return (
         f"{f['actor']} missed its heartbeat"
+        + _suffix(f, "silent_s", ", silent for {} s")
         + _suffix(f, "missed", " ({} beats)")
         + (_suffix(f, "last_seen_s", ", last seen {} s ago"))
     )
@@ -153,6 +163,15 @@ def _order_filled(f: _View) -> str:
 
 
 def _config_changed(f: _View) -> str:
+    if f.has("new_hash"):
+        lines = f.lines("diff")
+        shown = "\n".join(f"  {line}" for line in lines[:_DIFF_LINES])
+        more = len(lines) - _DIFF_LINES
+        return (
+            f"config changed since the last run ({f['old_hash'][:12]} -> {f['new_hash'][:12]})"
+            + (f":\n{shown}" if shown else "")
+            + (f"\n  ... and {more} more" if more > 0 else "")
+        )
     return (
         f"config changed: {f.first('key', 'path', 'file', 'section')}"
         + _suffix(f, "old", " from {}")
@@ -161,11 +180,19 @@ def _config_changed(f: _View) -> str:
     )
 
 
+_DIFF_LINES = 30
+"""Changed keys listed in a config-change alert; the rest are counted."""
+
+
 def _journal_anchored(f: _View) -> str:
-    head = f.first("head", "hash", "digest")
-    return f"journal anchored for {f.first('day', 'date')}: head {head[:16]}" + _suffix(
-        f, "entries", ", {} entries"
+    head = f.first("final_hash", "head", "hash", "digest")
+    return f"journal anchored for {f.first('day', 'date')}: final hash {head[:16]}" + _suffix(
+        f, "last_seq", ", last entry #{}"
     )
+
+
+def _admin_command(f: _View) -> str:
+    return f"operator {f['command']} by {f['who']}: {f['reason']} -> {f['result']}"
 
 
 TEMPLATES: Mapping[str, Callable[[_View], str]] = {
@@ -184,6 +211,7 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "OrderFilled": _order_filled,
     "ConfigChanged": _config_changed,
     "JournalAnchored": _journal_anchored,
+    "AdminCommandReceived": _admin_command,
 }
 """Body template per event type name; :func:`fallback` serves the rest."""
 
