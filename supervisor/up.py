@@ -58,7 +58,6 @@ from supervisor.trading_state import Source
 from supervisor.tree import Tree
 from supervisor.zygote import PRELOAD, Zygote, become_subreaper
 
-
 # A liveness verdict older than this no longer keeps the watchdog fed (the heartbeat actor
 # publishes one every check_interval_s, 0.25 s by default).
 WATCHDOG_VERDICT_AGE_S = 3.0
