@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from actors._runtime import log
-from actors._runtime.messages import ChildStarted, ChildTerminated, Drain, Event
+from actors._runtime.messages import (
+    ChildStarted,
+    ChildTerminated,
+    Drain,
+    Event,
+    RestartIntensityReached,
+)
 from actors._runtime.spawn import SpawnRequest
 from supervisor.child import Child
 from supervisor.config import Config
@@ -214,6 +220,10 @@ class Tree:
                     "reached_max_restart_intensity", child=child.name,
                     intensity=self.flags.intensity, period_s=self.flags.period_s,
                 )
+                self.publish(RestartIntensityReached(
+                    child=child.name, intensity=self.flags.intensity,
+                    period_s=self.flags.period_s,
+                ))
                 self.on_give_up(exc)
                 return
             group = self._affected(child)

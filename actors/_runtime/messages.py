@@ -198,3 +198,15 @@ class JournalAnchored(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Hash of the day's last entry."""
     last_seq: int
     """Sequence number of that entry."""
+
+
+class RestartIntensityReached(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """More restarts than ``intensity`` within ``period_s``: the supervisor halts trading,
+    drains the tree and exits non-zero."""
+
+    child: str
+    """The child whose restart was one too many."""
+    intensity: int
+    """The configured intensity."""
+    period_s: float
+    """The configured period."""

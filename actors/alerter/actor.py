@@ -1,9 +1,20 @@
-"""The alerter actor: turns alert-worthy events into alerts (logged until Telegram is wired)."""
+"""The alerter actor: alert-worthy bus events into the durable outbox, delivered to Telegram.
+
+Threads: the hooks run on the pykka actor thread; the outbox (aiosqlite) and the sender
+(python-telegram-bot, httpx) live in the runtime's asyncio loop, in the main thread. The actor
+captures that loop in ``restore`` (which runs on the main thread, inside it), and reaches it with
+``run_coroutine_threadsafe`` from its own thread while the runtime awaits the hook, so the loop
+is free. ``on_event`` returns only once the alert is committed to the outbox: an event is in the
+outbox before it counts as handled, and a crash after that loses nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
+import asyncio
+import os
+import time
+from collections.abc import Coroutine, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -11,9 +22,24 @@ from actors._runtime import log
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import Message
-from actors.alerter.config import AlerterConfig
+from actors.alerter.config import AlerterConfig, TelegramSettings, resolve_telegram
+from actors.alerter.outbox import Outbox, enqueue_event
+from actors.alerter.sender import Sender
 from actors.alerter.severity import severity_of
-from actors.alerter.templates import render
+
+T = TypeVar("T")
+
+OUTBOX_FILE = "alerter-outbox.sqlite"
+"""The outbox, under the state directory."""
+OPEN_TIMEOUT_S = 10.0
+"""Longest wait for the outbox to open (and recover) at start."""
+ENQUEUE_TIMEOUT_S = 5.0
+"""Longest wait for one alert's commit; beyond it the actor crashes and is restarted."""
+STOP_SENDER_S = 3.0
+"""At drain: how long the delivery in progress may take before it is cancelled (its alert is
+then re-sent, marked, at the next start)."""
+KEEP_SENT_S = 7 * 86400.0
+"""Delivered alerts are pruned from the outbox after this long (the journal keeps the record)."""
 
 
 class Counts(msgspec.Struct):
@@ -24,7 +50,7 @@ class Counts(msgspec.Struct):
 
 
 class AlerterActor(BaseActor):
-    """Subscribes to the alert-worthy events and raises one alert each."""
+    """Subscribes to the alert-worthy events; each becomes an outbox entry, then a message."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = AlerterConfig
     subscriptions: ClassVar[tuple[str, ...]] = (
@@ -38,31 +64,106 @@ class AlerterActor(BaseActor):
         "OrderFilled",
         "StrategyFailed",
         "BadMessageSeen",
+        "TamperingDetected",
+        "AdminCommandReceived",
+        "JournalAnchored",
+        "ConfigChanged",
     )
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
-        """Load the counters."""
+        """Load the counters; remember the runtime's loop (this runs in it, on the main thread)."""
         raw = snapshot.get("counts")
         self.counts = msgspec.msgpack.decode(raw, type=Counts) if raw else Counts()
         self.iterations = self.counts.total
         self.log = log.get("alerter")
-        self.log.info("telegram_off", reason="no token wired yet; alerts are logged")
+        self.loop = asyncio.get_running_loop()
+        cfg: AlerterConfig = self.config
+        self.telegram: TelegramSettings = resolve_telegram(cfg, os.environ)
+        self.outbox: Outbox | None = None
+        self.sender: Sender | None = None
+        self._stop_sending: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        if self.telegram.token is None:
+            self.log.warning("telegram_off", reason=self.telegram.off_reason,
+                             consequence="alerts are written to the log only")
+        else:
+            self.log.info("telegram_on", chat_id=self.telegram.chat_id,
+                          base_url=self.telegram.base_url,
+                          token_source=self.telegram.token_source)
 
     def summary(self) -> Summary:
-        """Alert counts."""
-        return {"iterations": self.counts.total, **self.counts.by_severity}
+        """Alert counts, and whether Telegram is on."""
+        return {
+            "iterations": self.counts.total,
+            "telegram": self.telegram.token is not None,
+            **self.counts.by_severity,
+        }
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def on_ready(self) -> None:
+        """Open the outbox (recovering attempts a crash left open) and start delivering."""
+        path = self.state_dir / OUTBOX_FILE
+        self.outbox = self._in_loop(Outbox.open(path), OPEN_TIMEOUT_S)
+        if self.outbox.recovered:
+            self.log.warning("alerts_resent_after_restart", count=self.outbox.recovered)
+        self._in_loop(self._start_sender(self.outbox), OPEN_TIMEOUT_S)
+
+    async def _start_sender(self, outbox: Outbox) -> None:
+        pruned = await outbox.prune(sent_before=time.time() - KEEP_SENT_S)
+        unsent = await outbox.unsent_count()
+        tg = self.telegram
+        self.sender = Sender.from_token(tg.token, tg.chat_id, outbox, base_url=tg.base_url)
+        self._stop_sending = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(
+            self.sender.run_forever(self._stop_sending), name="alert-sender"
+        )
+        self.log.info("alert_sender_started", unsent=unsent, pruned=pruned)
+
+    def on_drain(self) -> bool:
+        """Stop the sender (after the delivery in progress, bounded) and close the outbox."""
+        if self.outbox is not None:
+            try:
+                self._in_loop(self._shutdown(), STOP_SENDER_S + 2.0)
+            except Exception as exc:  # noqa: BLE001 - the outbox is durable; drain regardless
+                self.log.warning("alert_sender_stop_failed", reason=repr(exc))
+            self.outbox = None
+        return True
+
+    async def _shutdown(self) -> None:
+        if self._stop_sending is not None and self._task is not None:
+            self._stop_sending.set()
+            try:
+                await asyncio.wait_for(self._task, STOP_SENDER_S)
+            except TimeoutError:
+                self.log.warning("alert_send_cut_short_by_drain",
+                                 consequence="re-sent, marked, at next start")
+        if self.sender is not None:
+            await self.sender.aclose()
+        if self.outbox is not None:
+            await self.outbox.close()
+
+    # --- events -----------------------------------------------------------------------
 
     def on_event(self, env: Envelope[Message]) -> None:
-        """Log an alert for an alert-worthy event."""
+        """Store an alert for an alert-worthy event; returns once it is committed."""
         msg = env.payload
         name = type(msg).__name__
-        fields = msgspec.to_builtins(msg)
+        fields: dict[str, Any] = msgspec.to_builtins(msg)
+        fields.pop("type", None)
         severity = severity_of(name, fields)
         if severity is None:
             return
+        assert self.outbox is not None, "events arrive only after on_ready"
+        self._in_loop(
+            enqueue_event(self.outbox, name, fields, dedupe_key=env.msg_id), ENQUEUE_TIMEOUT_S
+        )
         self.counts.total += 1
         self.iterations = self.counts.total
         key = severity.name
         self.counts.by_severity[key] = self.counts.by_severity.get(key, 0) + 1
-        self.log.info("alert", severity=key, text=render(severity, name, fields))
         self.put("counts", self.counts)
+
+    def _in_loop(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run ``coro`` in the runtime's loop and wait for it here, on the actor thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)

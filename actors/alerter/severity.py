@@ -115,9 +115,17 @@ _STATE_SEVERITY: Mapping[str, Severity] = {
 REJECTION_WINDOW_S = 60.0
 """Rejected orders (or bad messages) within this many seconds become one summary."""
 
+def _state_changed(fields: Fields) -> Severity | None:
+    # The supervisor repeats the current state to each child at its start (previous == state):
+    # that is not a change, and an alert on every restart would be noise.
+    if "previous" in fields and raw(fields.get("previous")) == raw(fields.get("state")):
+        return None
+    return _STATE_SEVERITY.get(str(raw(fields.get("state"))))
+
+
 RULES: Mapping[str, AlertRule] = {
     # Kill switch and breaker escalation: trading is stopped.
-    "TradingStateChanged": AlertRule(_by_field("state", _STATE_SEVERITY)),
+    "TradingStateChanged": AlertRule(_state_changed),
     "BreakerHalted": AlertRule(_always(Severity.RED)),
     "RestartIntensityReached": AlertRule(_always(Severity.RED)),
     "TamperingDetected": AlertRule(_always(Severity.RED)),

@@ -5,13 +5,18 @@ as ``PENDING_SUBMIT``, which is committed and acknowledged before the broker is 
 before the call the halts store is read (layer 3). The broker's answers (accepted, filled,
 cancelled) are persisted as they arrive. After a restart every order not final is reconciled
 with the broker by client order id: adopted as the venue has it, or sent if it never got there.
+
+Layer 2 is the pure pre-trade gate (``gate.py``): every new intent is checked against the trading
+state, its numbers, duplicates, the order-rate throttle, size and position limits, the price
+collar and the daily loss limit; a refusal is published as ``OrderRejected`` with the
+``RejectCode`` value and a reason, and counted per code in the book.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import msgspec
@@ -21,10 +26,12 @@ from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
 from actors._runtime.trading import TradingState, TradingStateChanged
+from actors.execution import gate
 from actors.execution.brokers import BrokerOrder, BrokerReport, make_broker
 from actors.execution.config import ExecutionConfig
 from actors.execution.messages import (
     EquityUpdated,
+    ExecutionSnapshot,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -40,6 +47,7 @@ from supervisor.trading_state import allows_order
 FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
 )
+OPEN = frozenset({OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED})
 
 
 class OrderRecord(msgspec.Struct):
@@ -64,6 +72,8 @@ class Book(msgspec.Struct):
     handled: int = 0
     ticks: int = 0
     rejected: int = 0
+    rejections: dict[str, int] = msgspec.field(default_factory=dict)
+    """Rejected intents by reject code."""
 
 
 def client_order_id(intent_id: str) -> str:
@@ -103,6 +113,13 @@ class ExecutionActor(BaseActor):
         # Sticky: until the bus says otherwise, the state is what the halts store says.
         self.trading, _ = self.halts.state()
         self.draining = False
+        raw_gate = snapshot.get("gate")
+        self.gate_state = (
+            msgspec.msgpack.decode(raw_gate, type=gate.GateState) if raw_gate else gate.GateState()
+        )
+        self.clock: Callable[[], float] = time.time
+        self._snapshot_at = float("-inf")
+        self._snapshot_due = True
 
     def summary(self) -> Summary:
         """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
@@ -142,14 +159,19 @@ class ExecutionActor(BaseActor):
         if existing is not None:
             self.reply(self._accepted(existing))
             return
-        problem, code = _invalid(cmd), "invalid"
-        if not problem and self.draining:
+        code, problem = "", ""
+        if self.draining:
             code, problem = "draining", "execution is draining: no new orders"
-        if not problem and not allows_order(self.trading, self._reduces(cmd)):
-            # Layer 2: the gate refuses what the trading state forbids, before any broker call.
-            code, problem = "trading_state", f"trading state is {self.trading.value}"
+        else:
+            # Layer 2: the pre-trade gate, before anything is written or any broker called.
+            decision = self._gate(cmd)
+            self.gate_state = decision.state
+            self.put("gate", self.gate_state)
+            if isinstance(decision, gate.Reject):
+                code, problem = decision.code.value, decision.reason
         if problem:
             self.book.rejected += 1
+            self.book.rejections[code] = self.book.rejections.get(code, 0) + 1
             rejected = OrderRejected(
                 intent_id=cmd.intent_id, instrument=cmd.instrument, code=code, reason=problem
             )
@@ -166,6 +188,24 @@ class ExecutionActor(BaseActor):
         self.publish(accepted)
         self.reply(accepted)
         self.defer(coid)
+
+    def _gate(self, cmd: SubmitOrder) -> gate.Decision:
+        """Run the pure gate on ``cmd`` against the book as it will be once open orders fill."""
+        cfg: ExecutionConfig = self.config
+        positions = self.book.portfolio.signed()
+        for order in self.orders.values():
+            if order.status in OPEN:
+                left = order.quantity - order.filled
+                signed = left if order.side is Side.BUY else -left
+                positions[order.instrument] = positions.get(order.instrument, 0.0) + signed
+        prices = self.prices
+        if cmd.instrument not in prices and cfg.market_price_fallback == "reference":
+            prices = {**prices, cmd.instrument: cmd.reference_price}
+        return gate.check(
+            cmd, state=self.gate_state, trading=self.trading, positions=positions,
+            last_prices=prices, equity=self.book.portfolio.equity(self.prices),
+            config=cfg.gate, now=self.clock(),
+        )
 
     def on_deferred(self, token: Any) -> None:
         """Submit an order that is already on disk (after layer 3), and book the answer; or
@@ -234,6 +274,40 @@ class ExecutionActor(BaseActor):
     def _save(self, order: OrderRecord) -> None:
         self.orders[order.client_order_id] = order
         self.put(f"order/{order.client_order_id}", order)
+        self._changed()
+
+    # --- visible state -----------------------------------------------------------------
+
+    def _changed(self) -> None:
+        """Positions or order counts changed: publish now, or at the next tick if one was
+        published less than ``snapshot_interval_s`` ago."""
+        self._snapshot_due = True
+        if self.clock() - self._snapshot_at >= self.config.snapshot_interval_s:
+            self._publish_snapshot()
+
+    def _publish_snapshot(self) -> None:
+        self._snapshot_due = False
+        self._snapshot_at = self.clock()
+        self.publish(ExecutionSnapshot(
+            positions=self.book.portfolio.signed(), orders=self.status_counts(),
+        ))
+
+    def tick_interval(self) -> float | None:
+        """Publish a due snapshot, and let resting orders fill between price ticks."""
+        interval: float = self.config.snapshot_interval_s
+        return interval
+
+    def on_tick(self, now: float) -> None:
+        """Fills that fell due at the venue without a price tick; a snapshot if one is due."""
+        self._match()
+        if self._snapshot_due:
+            self._publish_snapshot()
+
+    def _match(self) -> None:
+        for report in self.broker.match():
+            order = self.orders.get(report.client_order_id)
+            if order is not None:
+                self._apply_report(order, report)
 
     def _cancel_open(self, reason: str) -> None:
         open_orders = [o for o in self.orders.values() if o.status is OrderStatus.SUBMITTED]
@@ -263,16 +337,18 @@ class ExecutionActor(BaseActor):
             self.prices[msg.instrument] = msg.price
             self.last_ts = msg.ts
             self.broker.mark(msg.instrument, msg.price)
-            for report in self.broker.match():
-                order = self.orders.get(report.client_order_id)
-                if order is not None:
-                    self._apply_report(order, report)
+            self._match()
             self.book.ticks += 1
             if self.book.ticks % cfg.equity_every_ticks == 0:
                 self._publish_equity()
 
     def on_ready(self) -> None:
-        """Reconcile every order that is not final with the broker, by client order id."""
+        """Reconcile every order that is not final with the broker, by client order id; then
+        publish what execution holds."""
+        self._reconcile()
+        self._publish_snapshot()
+
+    def _reconcile(self) -> None:
         for order in list(self.orders.values()):
             if order.status in FINAL:
                 continue
@@ -297,6 +373,8 @@ class ExecutionActor(BaseActor):
         if self.config.shutdown_policy == "leave":
             return True  # open orders stay at the venue; a restart reconciles them
         self._cancel_open("drain: shutdown policy is cancel")
+        if self._snapshot_due:
+            self._publish_snapshot()
         return all(o.status in FINAL for o in self.orders.values())
 
     def _reduces(self, order: SubmitOrder | OrderRecord) -> bool:
@@ -307,9 +385,14 @@ class ExecutionActor(BaseActor):
 
     def _publish_equity(self) -> None:
         pf = self.book.portfolio
+        equity = pf.equity(self.prices)
+        # The daily-loss baseline is the first mark of the session, not the first order's.
+        rolled = gate.roll_session(self.gate_state, equity, self.clock(), self.config.gate)
+        if rolled is not self.gate_state:
+            self.gate_state = rolled
+            self.put("gate", rolled)
         self.publish(EquityUpdated(
-            equity=pf.equity(self.prices), cash=pf.cash, realized_pnl=pf.realized_pnl,
-            ts=self.last_ts,
+            equity=equity, cash=pf.cash, realized_pnl=pf.realized_pnl, ts=self.last_ts,
         ))
 
     def _accepted(self, order: OrderRecord) -> OrderAccepted:
@@ -319,14 +402,3 @@ class ExecutionActor(BaseActor):
             status=order.status,
         )
 
-
-def _invalid(cmd: SubmitOrder) -> str:
-    """The first thing wrong with the numbers of an order, or ''."""
-    for field, value in (("quantity", cmd.quantity), ("reference_price", cmd.reference_price)):
-        if not math.isfinite(value):
-            return f"{field} {value!r} is not finite"
-        if value <= 0:
-            return f"{field} {value!r} is not positive"
-    if cmd.limit_price is not None and (not math.isfinite(cmd.limit_price) or cmd.limit_price <= 0):
-        return f"limit_price {cmd.limit_price!r} is not a positive finite number"
-    return ""

@@ -136,3 +136,12 @@ class OrderCancelled(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Instrument symbol."""
     reason: str
     """Why (kill switch, drain, reconciliation)."""
+
+
+class ExecutionSnapshot(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """What execution holds now: published on start and after changes (rate-limited)."""
+
+    positions: dict[str, float]
+    """Instrument -> signed quantity, flat instruments left out."""
+    orders: dict[str, int]
+    """Order status -> number of orders execution keeps in that status."""

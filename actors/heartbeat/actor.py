@@ -1,41 +1,57 @@
-"""The heartbeat actor: records every actor's beats and publishes whether the tree is live."""
+"""The heartbeat actor: judges every actor's beats, publishes whether the tree is live, and acts
+on a hung or stalled orchestrator (kill and/or halt, per ``on_orchestrator_hang``).
+
+The rules are pure (``policy.py``); this module feeds them beats, bus events and the clock, and
+carries out what they decide. It never acts once the tree is stopping (``TreeStopping``) or
+while it drains itself: the supervisor then owns every process's end.
+"""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 import msgspec
 
+from actors._runtime import log
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
-from actors._runtime.messages import Heartbeat, Message, TreeLiveness
-from actors.heartbeat.config import HeartbeatConfig
-from actors.heartbeat.messages import HeartbeatMissed
+from actors._runtime.messages import (
+    ChildStarted,
+    ChildTerminated,
+    Heartbeat,
+    Message,
+    TreeLiveness,
+    TreeStopping,
+)
+from actors.heartbeat import policy, procs
+from actors.heartbeat.config import HangAction, HeartbeatConfig
+from actors.heartbeat.messages import HangDetected, HeartbeatAction, HeartbeatMissed
+from actors.heartbeat.state import BeatRecord, Beats
+
+_SIGNALS = {policy.Signal.TERM: signal.SIGTERM, policy.Signal.KILL: signal.SIGKILL}
+_DEAD_PIDS_KEPT = 64
 
 
-class BeatRecord(msgspec.Struct):
-    """The last beat seen from one actor."""
+@dataclass
+class _PendingKill:
+    """SIGTERM sent; SIGKILL follows after the grace unless the process is gone."""
 
-    pid: int = 0
-    seq: int = 0
-    iterations: int = 0
-    beats: int = 0
-
-
-class Beats(msgspec.Struct):
-    """Persisted: per-actor records and how many verdicts were published."""
-
-    actors: dict[str, BeatRecord] = msgspec.field(default_factory=dict)
-    verdicts: int = 0
+    identity: procs.Identity
+    term_sent_at: float
+    reason: str
 
 
 class HeartbeatActor(BaseActor):
     """Judges liveness from beats; a silent actor makes the tree not live."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = HeartbeatConfig
-    subscriptions: ClassVar[tuple[str, ...]] = ("Heartbeat",)
+    subscriptions: ClassVar[tuple[str, ...]] = (
+        "Heartbeat", "ChildStarted", "ChildTerminated", "TreeStopping",
+    )
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
         """Load the beat records; arrival times start afresh (monotonic clocks do not persist)."""
@@ -43,45 +59,179 @@ class HeartbeatActor(BaseActor):
         self.beats = msgspec.msgpack.decode(raw, type=Beats) if raw else Beats()
         self.iterations = self.beats.verdicts
         self.started = time.monotonic()
-        self.seen_at: dict[str, float] = {}
+        self.tracks: dict[str, policy.Track] = {}
+        self.identities: dict[int, procs.Identity] = {}
+        self.dead_pids: dict[int, None] = {}  # ordered set: late beats of dead processes
         self.missing: set[str] = set()
         self.last_live: bool | None = None
+        self.next_verdict = self.started
+        self.stopping = False
+        self.handled: set[int] = set()  # pids whose current incident was acted on
+        self.pending: _PendingKill | None = None
+        self.log = log.get("heartbeat")
 
     def summary(self) -> Summary:
-        """Verdicts published and actors known."""
-        return {"iterations": self.beats.verdicts, "actors_seen": len(self.beats.actors)}
+        """Verdicts published, actors known, actions taken."""
+        return {
+            "iterations": self.beats.verdicts,
+            "actors_seen": len(self.beats.actors),
+            "actions": self.beats.actions,
+        }
 
     def tick_interval(self) -> float | None:
-        """Verdict pace."""
+        """Check pace (bounds how late a timeout is acted on)."""
         interval: float = self.config.check_interval_s
         return interval
 
+    # --- inputs ------------------------------------------------------------------------
+
     def on_event(self, env: Envelope[Message]) -> None:
-        """Record a beat."""
-        beat = env.payload
-        if not isinstance(beat, Heartbeat):
-            return
-        rec = self.beats.actors.setdefault(beat.actor, BeatRecord())
-        rec.pid, rec.seq, rec.iterations = beat.pid, beat.seq, beat.iterations
+        """Record a beat; follow starts, deaths and the tree's stop."""
+        msg = env.payload
+        now = time.monotonic()
+        if isinstance(msg, Heartbeat):
+            self._on_beat(msg, now)
+        elif isinstance(msg, ChildStarted):
+            self.dead_pids.pop(msg.pid, None)
+            self.tracks[msg.actor] = policy.started(self.tracks.get(msg.actor), msg.pid, now)
+            if msg.actor == self.config.orchestrator:
+                self.handled.discard(msg.pid)
+                self._remember(msg.pid)
+        elif isinstance(msg, ChildTerminated):
+            self.dead_pids[msg.pid] = None
+            while len(self.dead_pids) > _DEAD_PIDS_KEPT:
+                del self.dead_pids[next(iter(self.dead_pids))]
+            self.identities.pop(msg.pid, None)
+            self.handled.discard(msg.pid)
+            if self.pending is not None and self.pending.identity.pid == msg.pid:
+                self.pending = None
+            if msg.actor == self.config.orchestrator:
+                # Gone: nothing to kill until its restart (ChildStarted) re-arms the watch.
+                track = self.tracks.get(msg.actor)
+                if track is not None and track.pid == msg.pid:
+                    del self.tracks[msg.actor]
+        elif isinstance(msg, TreeStopping):
+            self._stop_acting(f"tree stopping ({msg.source}: {msg.reason})")
+
+    def _on_beat(self, msg: Heartbeat, now: float) -> None:
+        if msg.pid in self.dead_pids:
+            return  # a late beat of a process already reaped
+        rec = self.beats.actors.setdefault(msg.actor, BeatRecord())
+        rec.pid, rec.seq, rec.iterations = msg.pid, msg.seq, msg.iterations
         rec.beats += 1
-        self.seen_at[beat.actor] = time.monotonic()
+        self.tracks[msg.actor] = policy.beat(self.tracks.get(msg.actor), msg.pid,
+                                             msg.iterations, now)
+        if msg.actor == self.config.orchestrator:
+            self._remember(msg.pid)
+
+    def _remember(self, pid: int) -> None:
+        """Take the process's identity the first time its pid is heard of."""
+        if pid not in self.identities:
+            identity = procs.identify(pid)
+            if identity is not None:
+                self.identities[pid] = identity
+
+    def _stop_acting(self, why: str) -> None:
+        if not self.stopping:
+            self.stopping = True
+            self.pending = None
+            self.log.info("heartbeat_actions_off", reason=why)
+
+    def on_drain(self) -> bool:
+        """Act no more: the supervisor owns every process's end from here."""
+        self._stop_acting("heartbeat draining")
+        return True
+
+    # --- checks ------------------------------------------------------------------------
 
     def on_tick(self, now: float) -> None:
-        """Publish a verdict: live unless a watched actor is silent beyond its allowance."""
+        """One check: the orchestrator's loop, the kill in progress, missed beats, the verdict."""
         cfg: HeartbeatConfig = self.config
-        allowance = cfg.missed_beats * cfg.heartbeat_interval_s
         mono = time.monotonic()
-        stale = []
-        for name in cfg.watch:
-            last = self.seen_at.get(name, self.started)
-            if mono - last > allowance:
-                stale.append(name)
+        if not self.stopping:
+            self._check_orchestrator(cfg, mono)
+            self._escalate(cfg, mono)
+        stale = policy.missed(
+            self.tracks, cfg.watch, mono, since=self.started,
+            allowance=cfg.missed_beats * cfg.heartbeat_interval_s,
+        )
+        if not self.stopping:
+            for name, silent in stale.items():
                 if name not in self.missing:
-                    self.publish(HeartbeatMissed(actor=name, silent_s=round(mono - last, 3)))
+                    self.publish(HeartbeatMissed(actor=name, silent_s=round(silent, 3)))
         self.missing = set(stale)
         live = not stale
-        self.beats.verdicts += 1
-        self.iterations = self.beats.verdicts
-        self.publish(TreeLiveness(live=live, stale=stale))
+        if live != self.last_live or mono >= self.next_verdict:
+            self.next_verdict = mono + cfg.verdict_interval_s
+            self.beats.verdicts += 1
+            self.iterations = self.beats.verdicts
+            self.publish(TreeLiveness(live=live, stale=sorted(stale)))
+            self.put("beats", self.beats)
+            self.last_live = live
+
+    def _check_orchestrator(self, cfg: HeartbeatConfig, mono: float) -> None:
+        name = cfg.orchestrator
+        track = self.tracks.get(name)
+        incident = policy.judge(track, mono, hang_timeout=cfg.hang_timeout_s,
+                                stall_timeout=cfg.stall_timeout_s)
+        if track is None:
+            return
+        if incident is None:
+            if self.pending is None:
+                self.handled.discard(track.pid)  # recovered: a later incident counts anew
+            return
+        timeout = cfg.hang_timeout_s if incident.kind is policy.Kind.HANG else cfg.stall_timeout_s
+        actions = policy.respond(cfg.on_orchestrator_hang, stopping=self.stopping,
+                                 handled=track.pid in self.handled)
+        if track.pid in self.handled:
+            return
+        self.handled.add(track.pid)
+        reason = incident.describe(name, timeout)
+        self.log.warning("hang_detected", target=name, target_pid=track.pid,
+                         kind=incident.kind.value, for_s=round(incident.for_s, 4),
+                         timeout_s=timeout)
+        self.publish(HangDetected(actor=name, pid=track.pid, kind=incident.kind.value,
+                                  for_s=round(incident.for_s, 4), iterations=incident.iterations))
+        for action in actions:
+            if action is HangAction.HALT:
+                self._act("halt", name, track.pid, reason)
+                self.request_trading_state("HALTED", source="heartbeat", reason=reason)
+            else:
+                self._kill(cfg, name, track.pid, reason, mono)
+
+    def _kill(self, cfg: HeartbeatConfig, name: str, pid: int, reason: str, mono: float) -> None:
+        identity = self.identities.get(pid)
+        if identity is None:
+            self._act("skipped", name, pid, f"{reason}; kill not done: identity unknown")
+            return
+        sig = policy.first_signal(stopped=procs.is_stopped(identity), grace=cfg.kill_grace_s)
+        outcome = procs.send(identity, _SIGNALS[sig])
+        if outcome is not procs.Outcome.SENT:
+            self._act("skipped", name, pid, f"{reason}; kill not done: {outcome.value}")
+            return
+        if sig is policy.Signal.TERM:
+            self.pending = _PendingKill(identity, mono, reason)
+            self._act(sig.value, name, pid, f"{reason}; SIGKILL after {cfg.kill_grace_s} s")
+        else:
+            self._act(sig.value, name, pid, f"{reason}; process stopped or no grace")
+
+    def _escalate(self, cfg: HeartbeatConfig, mono: float) -> None:
+        pending = self.pending
+        if pending is None:
+            return
+        if policy.escalate(pending.term_sent_at, mono, grace=cfg.kill_grace_s) is None:
+            return
+        self.pending = None
+        identity = pending.identity
+        outcome = procs.send(identity, signal.SIGKILL)
+        if outcome is procs.Outcome.SENT:
+            self._act("sigkill", cfg.orchestrator, identity.pid,
+                      f"{pending.reason}; still alive {cfg.kill_grace_s} s after SIGTERM")
+
+    def _act(self, action: str, target: str, pid: int, reason: str) -> None:
+        """Every action (or a kill not done) is published: the journal and alerter record it."""
+        self.beats.actions += 1
         self.put("beats", self.beats)
-        self.last_live = live
+        self.log.warning("heartbeat_action", action=action, target=target, target_pid=pid,
+                         reason=reason)
+        self.publish(HeartbeatAction(action=action, target=target, pid=pid, reason=reason))

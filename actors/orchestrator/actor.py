@@ -1,4 +1,8 @@
-"""The orchestrator: feed -> strategy -> checked signals -> order intents to execution."""
+"""The orchestrator: feed -> strategy -> checked signals -> order intents to execution.
+
+Signals pass the same numeric checks as execution's gate (``gate.validate_signal``) before they
+become intents; a failure is published as ``SignalRejected`` and never reaches execution.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ from actors._runtime.spawn import import_actor
 from actors._runtime.trading import TradingState, TradingStateChanged
 from actors.execution.messages import OrderFilled, PriceTick, Side, SubmitOrder
 from actors.orchestrator.config import OrchestratorConfig
-from actors.orchestrator.feed import SimulatedFeed
-from actors.orchestrator.messages import SignalRejected, StrategyFailed
+from actors.orchestrator.feed import make_feed
+from actors.orchestrator.messages import FeedEnded, SignalRejected, StrategyFailed
 from actors.orchestrator.strategy import Bar, StrategyContext, check_signal
 from actors.orchestrator.strategy import SignalRejected as BadSignal
 
@@ -31,6 +35,7 @@ class LoopState(msgspec.Struct):
     trading_state: TradingState = TradingState.ACTIVE
     intents: int = 0
     rejected_signals: int = 0
+    feed_ended: bool = False
 
 
 class OrchestratorActor(BaseActor):
@@ -46,7 +51,7 @@ class OrchestratorActor(BaseActor):
         raw = snapshot.get("loop")
         self.loop = msgspec.msgpack.decode(raw, type=LoopState) if raw else LoopState()
         self.iterations = self.loop.iterations
-        self.feed = SimulatedFeed(cfg.feed, self.loop.prices)
+        self.feed = make_feed(cfg.feed, self.loop.prices)
         self.strategy = import_actor(cfg.strategy)(**cfg.strategy_params)
         self.strategy.restore(self.loop.strategy)
         self.draining = False
@@ -60,6 +65,7 @@ class OrchestratorActor(BaseActor):
         return {
             "iterations": self.loop.iterations,
             "intents": self.loop.intents,
+            "rejected_signals": self.loop.rejected_signals,
             "trading_state": self.loop.trading_state.value,
         }
 
@@ -75,12 +81,20 @@ class OrchestratorActor(BaseActor):
         st = self.loop
         st.iterations += 1
         self.iterations = st.iterations
-        st.prices = self.feed.step(st.iterations)
+        stepped = self.feed.step(st.iterations, now)
+        if stepped is None:
+            # The loop goes on (it is alive, and says so in its beats); there is nothing to trade.
+            if not st.feed_ended:
+                st.feed_ended = True
+                self.publish(FeedEnded(iteration=st.iterations))
+            self.put("loop", st)
+            return
+        feed_ts, st.prices = stepped
         for instrument, price in st.prices.items():
             self.publish(
-                PriceTick(instrument=instrument, price=price, ts=now, iteration=st.iterations)
+                PriceTick(instrument=instrument, price=price, ts=feed_ts, iteration=st.iterations)
             )
-        bar = Bar(iteration=st.iterations, ts=now, prices=dict(st.prices))
+        bar = Bar(iteration=st.iterations, ts=feed_ts, prices=dict(st.prices))
         ctx = StrategyContext(positions=dict(st.positions), trading_state=st.trading_state)
         try:
             signals = list(self.strategy.on_bar(bar, ctx))
@@ -95,10 +109,11 @@ class OrchestratorActor(BaseActor):
     def _emit(self, k: int, raw: Any, bar: Bar) -> None:
         st = self.loop
         try:
-            sig = check_signal(raw, set(bar.prices))
+            sig = check_signal(raw, bar.prices)
         except BadSignal as exc:
             st.rejected_signals += 1
-            self.publish(SignalRejected(iteration=bar.iteration, reason=str(exc)))
+            self.publish(SignalRejected(iteration=bar.iteration, reason=str(exc), code=exc.code,
+                                        instrument=exc.instrument))
             return
         position = st.positions.get(sig.instrument, 0.0)
         delta = sig.quantity if sig.side is Side.BUY else -sig.quantity
@@ -116,7 +131,10 @@ class OrchestratorActor(BaseActor):
                 side=sig.side,
                 quantity=float(sig.quantity),
                 reference_price=bar.prices[sig.instrument],
-                reduce_only=reduces,
+                limit_price=None if sig.limit_price is None else float(sig.limit_price),
+                # Only REDUCING asks for it: in ACTIVE a reduction need not stay one by the time
+                # execution sees it (other orders may be in flight), and need not be refused.
+                reduce_only=st.trading_state is TradingState.REDUCING,
                 strategy=type(self.strategy).__name__,
             ),
         )

@@ -12,6 +12,10 @@ class SignalRejected(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Loop iteration."""
     reason: str
     """What was wrong (names the field and value)."""
+    code: str = ""
+    """Machine-readable kind (``not_finite``, ``not_positive``, ``unknown_instrument``, ...)."""
+    instrument: str = ""
+    """Instrument of the signal, when it had a readable one."""
 
 
 class StrategyFailed(Event, frozen=True, forbid_unknown_fields=True, tag=True):
@@ -21,3 +25,10 @@ class StrategyFailed(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Loop iteration."""
     error: str
     """The exception, as text."""
+
+
+class FeedEnded(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A replay feed has no more bars; the loop goes on without prices or signals."""
+
+    iteration: int
+    """First iteration without a bar."""

@@ -23,7 +23,32 @@ from actors.alerter.severity import RULES, Severity, event_fields, rule_for, sev
 def test_trading_state_severity_follows_the_new_state(state: object, expected: Severity) -> None:
     """A kill-switch halt is RED, pause/reduce YELLOW, resume INFO, whether the state arrives as
     an enum or as its wire string."""
-    assert severity_of("TradingStateChanged", {"state": state, "previous": "ACTIVE"}) == expected
+    previous = "HALTED" if str(getattr(state, "value", state)) == "ACTIVE" else "ACTIVE"
+    assert severity_of("TradingStateChanged", {"state": state, "previous": previous}) == expected
+
+
+def test_a_repeated_state_is_not_alert_worthy() -> None:
+    """The supervisor repeats the current state to each child at its start (previous == state);
+    that is no change, so it raises no alert (an alert per restart would be noise)."""
+    fields = {"state": "ACTIVE", "previous": TradingState.ACTIVE, "source": "supervisor"}
+    assert severity_of("TradingStateChanged", fields) is None
+    assert severity_of("TradingStateChanged", {"state": "HALTED", "previous": "HALTED"}) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [("halt", Severity.RED), ("reduce", Severity.YELLOW), ("resume", Severity.INFO)],
+)
+def test_operator_commands(command: str, expected: Severity) -> None:
+    """A kill-switch use by an operator (halt) is RED; reduce YELLOW; resume INFO."""
+    fields = {"command": command, "who": "ops", "reason": "r", "result": "x"}
+    assert severity_of("AdminCommandReceived", fields) is expected
+
+
+def test_a_breaker_trip_that_escalated_to_a_halt_is_red() -> None:
+    """pause_until 0 means the trip became a halt (only an operator resumes): RED, not YELLOW."""
+    assert severity_of("BreakerTripped", {"rule": "drawdown", "pause_until": 0.0}) is Severity.RED
+    assert severity_of("BreakerTripped", {"rule": "d", "pause_until": 1e9}) is Severity.YELLOW
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,35 @@ def test_fill_formats_numbers_without_float_noise() -> None:
     assert text == ("🔵 INFO · filled BUY 0.3 BTC-USD @ 65000.5; position 0.3; realised PnL 0")
 
 
+def test_config_change_lists_the_diff() -> None:
+    """A config-change alert names both hashes (short) and one changed key per line."""
+    text = render(
+        Severity.INFO,
+        "ConfigChanged",
+        {"old_hash": "a" * 64, "new_hash": "b" * 64, "diff": ["breaker.max_drawdown_pct: 5 -> 3"]},
+    )
+    assert text == (
+        "🔵 INFO · config changed since the last run (aaaaaaaaaaaa -> bbbbbbbbbbbb):\n"
+        "  breaker.max_drawdown_pct: 5 -> 3"
+    )
+
+
+def test_anchor_and_operator_halt_read_well() -> None:
+    """The daily anchor shows the day, the hash prefix and the last seq; an operator halt says
+    who, why and what came of it."""
+    anchor = render(
+        Severity.INFO, "JournalAnchored", {"day": "2026-11-22", "final_hash": "c" * 64,
+                                           "last_seq": 41},
+    )
+    assert anchor == "🔵 INFO · journal anchored for 2026-11-22: final hash cccccccccccccccc, " \
+        "last entry #41"
+    halt = render(
+        Severity.RED, "AdminCommandReceived",
+        {"command": "halt", "who": "ops@box", "reason": "runaway", "result": "ACTIVE -> HALTED"},
+    )
+    assert halt == "🔴 RED · operator halt by ops@box: runaway -> ACTIVE -> HALTED"
+
+
 def test_missing_fields_show_as_question_marks() -> None:
     """A template never raises on a missing field; the gap is visible instead."""
     assert render(Severity.YELLOW, "ChildTerminated", {"actor": "execution"}) == (
