@@ -100,6 +100,10 @@ class StatusReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=T
     """The supervisor."""
     actors: list[ActorStatus]
     """Children in start order."""
+    positions: dict[str, float] = msgspec.field(default_factory=dict)
+    """Instrument -> signed quantity, as execution last reported it."""
+    orders: dict[str, int] = msgspec.field(default_factory=dict)
+    """Orders by status, as execution last reported them."""
 
 
 class ErrorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):

@@ -194,17 +194,60 @@ def _halts_verify(state_dir: Path, as_json: bool) -> int:
 
 
 def _journal_verify(state_dir: Path, as_json: bool) -> int:
+    """Verify the journal's chain, and each finished day's tail against its anchor: the final
+    hashes kept in the halts store (rows of kind ``anchor``, read read-only)."""
+    import json
+    import sqlite3
+
+    from actors._runtime.halts_reader import HALTS_FILE
     from actors.journal.verify import verify
 
-    report = verify(state_dir)
-    if as_json:
-        _print_json(report)
-    elif report.ok:
-        print(f"journal OK: {report.entries_checked} entries over {report.days_checked} days")
+    halts = state_dir / HALTS_FILE
+    anchors: dict[str, str] = {}
+    conflicts: list[str] = []
+    note = ""
+    if not halts.is_file():
+        note = f"no halts store at {halts}: day tails not checked against anchors"
     else:
-        print(f"journal BROKEN at {report.first_break}: {report.problem} "
-              f"({report.entries_checked} entries over {report.days_checked} days checked)")
-    return EXIT_OK if report.ok else EXIT_FAILED
+        try:
+            con = sqlite3.connect(f"{halts.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                rows = con.execute(
+                    "SELECT seq, payload FROM halts WHERE kind = 'anchor' ORDER BY seq"
+                ).fetchall()
+            finally:
+                con.close()
+            for seq, payload in rows:
+                data = json.loads(payload)
+                day, final = str(data["day"]), str(data["final_hash"])
+                if anchors.get(day, final) != final:
+                    conflicts.append(f"halts row {seq}: day {day} anchored twice with "
+                                     f"different hashes ({anchors[day]} then {final})")
+                anchors[day] = final
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            note = f"anchors unreadable in {halts} ({exc}): day tails not checked"
+            anchors = {}
+    report = verify(state_dir, anchors=anchors)
+    ok = report.ok and not conflicts
+    if as_json:
+        data = msgspec.to_builtins(report)
+        data.update(ok=ok, anchors_checked=len(anchors), anchor_conflicts=conflicts, note=note)
+        print(msgspec.json.encode(data).decode())
+        return EXIT_OK if ok else EXIT_FAILED
+    counts = (f"{report.entries_checked} entries checked over {report.days_checked} days, "
+              f"{len(anchors)} anchors")
+    if report.ok:
+        print(f"journal OK: {counts}" if not conflicts else f"journal chain OK: {counts}")
+    else:
+        print(f"journal BROKEN at {report.first_break}: {report.problem}")
+        print(f"  ({counts}; checked up to the break)")
+    for torn in report.torn_entries:
+        print(f"  torn line recorded at {torn} (preserved by a TornEntryDetected entry)")
+    for conflict in conflicts:
+        print(f"  ANCHORS DISAGREE: {conflict}")
+    if note:
+        print(f"  note: {note}")
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def entry() -> int:

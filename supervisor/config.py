@@ -166,6 +166,19 @@ def _check(config: Config, source: Path) -> None:
                 f"config error in {source}: key 'supervisor.children': {name!r} has no "
                 f"[children.{name}] spec"
             )
+    hb, beat = config.heartbeat, config.runtime.heartbeat_interval_s
+    if hb.hang_timeout_s < 2.5 * beat:
+        raise ConfigError(
+            f"config error in {source}: key 'heartbeat.hang_timeout_s': {hb.hang_timeout_s} s "
+            f"is under 2.5 x runtime.heartbeat_interval_s ({beat} s): a late beat would look "
+            "like a hang"
+        )
+    orch = config.children.get("orchestrator")
+    if orch is not None and hb.stall_timeout_s <= orch.shutdown_s:
+        raise ConfigError(
+            f"config error in {source}: key 'heartbeat.stall_timeout_s': must exceed "
+            f"children.orchestrator.shutdown_s ({orch.shutdown_s} s), or a drain looks like a stall"
+        )
     admin = config.admin
     if admin.tcp and not (admin.curve_secret_key_file and admin.curve_allowed_clients):
         raise ConfigError(

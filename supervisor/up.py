@@ -29,6 +29,8 @@ from actors._runtime.messages import (
     TreeStopping,
 )
 from actors._runtime.trading import TradingState
+from actors.execution.messages import ExecutionSnapshot
+from supervisor import config_audit
 from supervisor.admin import AdminServer
 from supervisor.admin_messages import (
     ActorStatus,
@@ -127,6 +129,7 @@ class Supervisor:
     ) -> None:
         """Prepare; sockets are opened in ``run``."""
         self.notifier = notifier or Notifier(None)
+        self.execution_snapshot: ExecutionSnapshot | None = None
         self.gate: WatchdogGate | None = None
         self.config = config
         self.dirs = dirs
@@ -174,6 +177,10 @@ class Supervisor:
                 self.log.error("tree_start_failed", reason=str(exc))
                 return 1
             self.log.info("tree_started", children=[c.name for c in self.tree.children])
+            # After the start: the alerter and the journal are subscribed by now.
+            change = config_audit.check(self.config, self.dirs.state)
+            if change is not None:
+                self.hub.publish(change)
             self.notifier.ready(status=self._status_line())
             self.gate = WatchdogGate(max_verdict_age=WATCHDOG_VERDICT_AGE_S,
                                      armed_at=time.monotonic())
@@ -227,6 +234,8 @@ class Supervisor:
             if child is not None and child.pid == msg.pid:
                 child.last_beat_at = time.monotonic()
                 child.iterations = msg.iterations
+        elif isinstance(msg, ExecutionSnapshot):
+            self.execution_snapshot = msg
         elif isinstance(msg, TreeLiveness):
             self.tree_live = msg.live
             if self.gate is not None:
@@ -358,6 +367,7 @@ class Supervisor:
             for c in self.tree.children
         ]
         bad = dict(self.hub.bad)
+        snap = self.execution_snapshot
         return StatusReply(
             trading_state=self.killswitch.state.value,
             trading_state_seq=self.killswitch.seq,
@@ -368,4 +378,6 @@ class Supervisor:
                 bad_messages=bad, tree_live=self.tree_live,
             ),
             actors=actors,
+            positions=dict(snap.positions) if snap else {},
+            orders=dict(snap.orders) if snap else {},
         )

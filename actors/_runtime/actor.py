@@ -85,6 +85,9 @@ class BaseActor(pykka.ThreadingActor):
     """Whether the actor binds a command socket (``cmd-<name>``)."""
     command_targets: ClassVar[tuple[str, ...]] = ()
     """Actors this one sends acknowledged commands to."""
+    gates_trading: ClassVar[bool | None] = None
+    """Whether the actor decides what trades (its ack of a trading state waits for its handler);
+    None: yes if it subscribes to ``TradingStateChanged``. Others acknowledge on receipt."""
 
     def __init__(
         self, name: str, config: Any, snapshot: Mapping[str, bytes], state_dir: Path

@@ -341,13 +341,18 @@ class Runtime:
         if msg.seq in self._acked and msg.seq != 0:
             return  # the same change by the bus and by the control channel
         self._acked.add(msg.seq)
-        fx = None
-        if "TradingStateChanged" in self.cls.subscriptions:
-            fx = await self.bridge.call(CallKind.EVENT, env)
-        # The handler has run: the actor's gate follows the new state. Acknowledge now; what it
-        # asked for (persisting, publishing, cancelling as a deferred step) follows at once.
+        subscribed = "TradingStateChanged" in self.cls.subscriptions
+        gates = self.cls.gates_trading if self.cls.gates_trading is not None else subscribed
         ack = TradingStateAck(actor=self.name, seq=msg.seq, state=msg.state.value)
+        fx = None
+        if subscribed and gates:
+            # The gate must follow the state before the ack says so: run the handler first.
+            fx = await self.bridge.call(CallKind.EVENT, env)
+        # Acknowledge now; what the handler asked for (persisting, publishing, cancelling as a
+        # deferred step) follows at once. Actors that do not decide what trades ack on receipt.
         await self.control.send(self.codec.encode(self.name, ack))
+        if subscribed and not gates:
+            fx = await self.bridge.call(CallKind.EVENT, env)
         if fx is not None:
             await self._apply(fx)
 

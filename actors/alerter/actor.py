@@ -5,7 +5,9 @@ Threads: the hooks run on the pykka actor thread; the outbox (aiosqlite) and the
 captures that loop in ``restore`` (which runs on the main thread, inside it), and reaches it with
 ``run_coroutine_threadsafe`` from its own thread while the runtime awaits the hook, so the loop
 is free. ``on_event`` returns only once the alert is committed to the outbox: an event is in the
-outbox before it counts as handled, and a crash after that loses nothing.
+outbox before it counts as handled, and a crash after that loses nothing. The alerter does not
+gate orders (``gates_trading = False``), so the runtime acknowledges a trading state to the
+supervisor on receipt, before this commit (ADR 0002): the fsync never slows a halt.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import os
 import time
 from collections.abc import Coroutine, Mapping
+from concurrent.futures import Future
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -35,7 +38,7 @@ OPEN_TIMEOUT_S = 10.0
 """Longest wait for the outbox to open (and recover) at start."""
 ENQUEUE_TIMEOUT_S = 5.0
 """Longest wait for one alert's commit; beyond it the actor crashes and is restarted."""
-STOP_SENDER_S = 3.0
+STOP_SENDER_S = 2.0
 """At drain: how long the delivery in progress may take before it is cancelled (its alert is
 then re-sent, marked, at the next start)."""
 KEEP_SENT_S = 7 * 86400.0
@@ -53,6 +56,7 @@ class AlerterActor(BaseActor):
     """Subscribes to the alert-worthy events; each becomes an outbox entry, then a message."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = AlerterConfig
+    gates_trading: ClassVar[bool | None] = False
     subscriptions: ClassVar[tuple[str, ...]] = (
         "TradingStateChanged",
         "ChildStarted",
@@ -60,6 +64,10 @@ class AlerterActor(BaseActor):
         "BreakerTripped",
         "BreakerReset",
         "HeartbeatMissed",
+        "HangDetected",
+        "HeartbeatAction",
+        "BreakerHalted",
+        "RestartIntensityReached",
         "OrderRejected",
         "OrderFilled",
         "StrategyFailed",
@@ -76,7 +84,10 @@ class AlerterActor(BaseActor):
         self.counts = msgspec.msgpack.decode(raw, type=Counts) if raw else Counts()
         self.iterations = self.counts.total
         self.log = log.get("alerter")
-        self.loop = asyncio.get_running_loop()
+        try:
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None  # built outside the runtime (a test reading its summary)
         cfg: AlerterConfig = self.config
         self.telegram: TelegramSettings = resolve_telegram(cfg, os.environ)
         self.outbox: Outbox | None = None
@@ -155,15 +166,27 @@ class AlerterActor(BaseActor):
         if severity is None:
             return
         assert self.outbox is not None, "events arrive only after on_ready"
-        self._in_loop(
-            enqueue_event(self.outbox, name, fields, dedupe_key=env.msg_id), ENQUEUE_TIMEOUT_S
-        )
+        self._settle([self._submit(
+            enqueue_event(self.outbox, name, fields, dedupe_key=env.msg_id)
+        )])
         self.counts.total += 1
         self.iterations = self.counts.total
         key = severity.name
         self.counts.by_severity[key] = self.counts.by_severity.get(key, 0) + 1
         self.put("counts", self.counts)
 
+    def _settle(self, futures: list[Future[Any]]) -> None:
+        """Wait until each stored alert is committed (a failure crashes the actor: restarted)."""
+        while futures:
+            futures.pop(0).result(timeout=ENQUEUE_TIMEOUT_S)
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start ``coro`` in the runtime's loop (from the actor thread)."""
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("the alerter runs only inside the actor runtime's event loop")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     def _in_loop(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run ``coro`` in the runtime's loop and wait for it here, on the actor thread."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
+        return self._submit(coro).result(timeout=timeout)

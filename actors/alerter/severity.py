@@ -105,6 +105,13 @@ _ADMIN_SEVERITY: Mapping[str, Severity] = {
     "resume": Severity.INFO,
 }
 
+_HEARTBEAT_ACTION_SEVERITY: Mapping[str, Severity] = {
+    "halt": Severity.RED,
+    "sigterm": Severity.YELLOW,
+    "sigkill": Severity.YELLOW,
+    "skipped": Severity.YELLOW,
+}
+
 _STATE_SEVERITY: Mapping[str, Severity] = {
     "HALTED": Severity.RED,
     "PAUSED": Severity.YELLOW,
@@ -135,6 +142,9 @@ RULES: Mapping[str, AlertRule] = {
     "ChildStarted": AlertRule(_restarted),
     "ChildTerminated": AlertRule(_abnormal_exit),
     "HeartbeatMissed": AlertRule(_always(Severity.YELLOW)),
+    "HangDetected": AlertRule(_always(Severity.YELLOW)),
+    # The heartbeat actor killed a hung process (YELLOW) or asked for a halt (RED).
+    "HeartbeatAction": AlertRule(_by_field("action", _HEARTBEAT_ACTION_SEVERITY)),
     "StrategyFailed": AlertRule(_always(Severity.YELLOW)),
     # Bad bytes can arrive by the thousand (a misconfigured peer): one summary per window.
     "BadMessageSeen": AlertRule(

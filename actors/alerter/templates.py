@@ -91,8 +91,8 @@ def _child_terminated(f: _View) -> str:
 def _restart_intensity(f: _View) -> str:
     what = f.first("child", "actor")
     limits = ""
-    if f.has("intensity") or f.has("period"):
-        limits = f" ({f['intensity']} restarts within {f['period']} s)"
+    if f.has("intensity") or f.has("period_s") or f.has("period"):
+        limits = f" ({f['intensity']} restarts within {f.first('period_s', 'period')} s)"
     return (
         f"restart intensity reached{limits}; last child to die: {what}. "
         "Trading halted; the supervisor drains and exits for systemd to decide."
@@ -135,6 +135,7 @@ def _bad_message(f: _View) -> str:
 def _breaker_halted(f: _View) -> str:
     return (
         f"breaker escalated to HALT: {f['reason']}"
+        + _suffix(f, "trips_in_24h", " ({} trips within 24 h)")
         + _suffix(f, "resets", " ({} resets within 24 h)")
         + "; only an operator resumes"
     )
@@ -147,6 +148,15 @@ def _heartbeat_missed(f: _View) -> str:
         + _suffix(f, "missed", " ({} beats)")
         + (_suffix(f, "last_seen_s", ", last seen {} s ago"))
     )
+
+
+def _hang_detected(f: _View) -> str:
+    what = "stalled (beating, no progress)" if f["kind"] == "stall" else "hung (silent)"
+    return f"{f['actor']} {what} for {f['for_s']} s (pid {f['pid']}, iteration {f['iterations']})"
+
+
+def _heartbeat_action(f: _View) -> str:
+    return f"heartbeat {f['action']} on {f['target']} (pid {f['pid']}): {f['reason']}"
 
 
 def _order_rejected(f: _View) -> str:
@@ -207,6 +217,8 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "StrategyFailed": _strategy_failed,
     "BadMessageSeen": _bad_message,
     "HeartbeatMissed": _heartbeat_missed,
+    "HangDetected": _hang_detected,
+    "HeartbeatAction": _heartbeat_action,
     "OrderRejected": _order_rejected,
     "OrderFilled": _order_filled,
     "ConfigChanged": _config_changed,

@@ -1,82 +1,195 @@
-"""The breaker actor: follows equity from execution's events and trips on drawdown from peak."""
+"""The breaker actor: feeds equity marks, closed trades and the clock to the pure rules
+(``rules.py``), persists their state, then acts on what they answer.
+
+- ``Trip`` -> asks the supervisor for ``PAUSED`` (source ``breaker``), publishes ``BreakerTripped``;
+- ``Resume`` (the reset window passed) -> asks for ``ACTIVE`` if the breaker's own pause is still
+  in force, publishes ``BreakerReset``;
+- ``Halt`` (the Nth trip within 24 h) -> asks for ``HALTED``, publishes ``BreakerHalted``.
+
+Every bus event is journaled and the supervisor records every transition in the halts store, so
+each trip, reset and halt is audited twice. The rules' state (peak equity, run of losses, Sharpe
+window, trip times, pause deadline, halt) is persisted before any request leaves, so a restart
+never resets the breaker. A request the bus never confirms (the control channel does not retry)
+is asked for again every ``request_retry_s`` while the rules still want it. An operator who
+lifts a halt or a breaker pause resets the rules (``rules.operator_reset``): the operator has
+looked at the account, and the evidence that tripped the breaker is re-based.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
+from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
+from actors._runtime.trading import TradingState, TradingStateChanged
+from actors.breaker import rules
 from actors.breaker.config import BreakerActorConfig
-from actors.breaker.messages import BreakerTripped
+from actors.breaker.messages import BreakerHalted, BreakerReset, BreakerTripped
 from actors.execution.messages import EquityUpdated, OrderFilled
 
+SOURCE = "breaker"
 
-class Watch(msgspec.Struct):
-    """Persisted breaker counters: a restart never resets them."""
 
-    peak_equity: float = 0.0
-    last_equity: float = 0.0
-    max_drawdown_pct: float = 0.0
-    updates: int = 0
-    fills: int = 0
-    losing_fills: int = 0
+class Persisted(msgspec.Struct):
+    """What the breaker persists (key ``breaker``): the rules' state and its own counters."""
+
+    rules: rules.BreakerState = msgspec.field(default_factory=rules.BreakerState)
+    marks: int = 0
+    trades: int = 0
     trips: int = 0
-    tripped: bool = False
+    halts: int = 0
+    resets: int = 0
+    requested: str = ""
+    """State last asked for and not yet seen on the bus ('' when none is outstanding)."""
+    requested_at: float = 0.0
+    paused_by_breaker: bool = False
+    """The trading state in force is a pause the breaker asked for (only that one it lifts)."""
 
 
 class BreakerActor(BaseActor):
-    """Tracks peak equity and drawdown; publishes a trip once per excursion past the limit."""
+    """Circuit breaker: drawdown from peak, consecutive losses, Sharpe floor, daily loss."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = BreakerActorConfig
-    subscriptions: ClassVar[tuple[str, ...]] = ("EquityUpdated", "OrderFilled")
+    subscriptions: ClassVar[tuple[str, ...]] = (
+        "EquityUpdated", "OrderFilled", "TradingStateChanged",
+    )
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
-        """Load the counters."""
-        raw = snapshot.get("watch")
-        self.watch = msgspec.msgpack.decode(raw, type=Watch) if raw else Watch()
-        self.iterations = self.watch.updates
+        """Load the rules' state and counters; read the trading state from the halts store."""
+        raw = snapshot.get("breaker")
+        self.st = msgspec.msgpack.decode(raw, type=Persisted) if raw else Persisted()
+        self.iterations = self.st.marks + self.st.trades
+        self.rules_config = self.config.rules()
+        self.clock: Callable[[], float] = time.time
+        reader = HaltsReader(self.state_dir)
+        self.trading, _ = reader.state()
+        reader.close()
 
     def summary(self) -> Summary:
-        """Counters as restored."""
-        w = self.watch
+        """Counters and the rules' state as restored."""
+        r = self.st.rules
         return {
-            "iterations": w.updates,
-            "peak_equity": w.peak_equity,
-            "max_drawdown_pct": round(w.max_drawdown_pct, 6),
-            "fills": w.fills,
-            "trips": w.trips,
+            "iterations": self.iterations,
+            "peak_equity": r.peak_equity if r.peak_equity is not None else 0.0,
+            "consecutive_losses": r.consecutive_losses,
+            "trips": self.st.trips,
+            "trips_in_24h": len(r.trip_times),
+            "halts": self.st.halts,
+            "paused_until": r.paused_until or 0.0,
+            "halted": r.halted,
         }
 
+    def tick_interval(self) -> float | None:
+        """How often the clock is applied."""
+        interval: float = self.config.check_interval_s
+        return interval
+
+    # --- inputs ------------------------------------------------------------------------
+
     def on_event(self, env: Envelope[Message]) -> None:
-        """Update peak, drawdown and fill counters."""
-        msg, w = env.payload, self.watch
-        if isinstance(msg, OrderFilled):
-            w.fills += 1
-            w.losing_fills += msg.realized_pnl < 0
-        elif isinstance(msg, EquityUpdated):
-            w.updates += 1
-            self.iterations = w.updates
-            w.last_equity = msg.equity
-            w.peak_equity = max(w.peak_equity, msg.equity)
-            dd = 0.0 if w.peak_equity <= 0 else 100 * (w.peak_equity - msg.equity) / w.peak_equity
-            w.max_drawdown_pct = max(w.max_drawdown_pct, dd)
-            limit = self.config.max_drawdown_pct
-            if dd >= limit and not w.tripped:
-                w.tripped = True
-                w.trips += 1
-                self.publish(
-                    BreakerTripped(
-                        rule="drawdown",
-                        reason=f"drawdown {dd:.3f}% from peak {w.peak_equity:.2f} >= {limit}%",
-                        pause_until=0.0,
-                    )
-                )
-            elif dd < limit:
-                w.tripped = False
+        """Equity marks and closed trades go to the rules; state changes are followed."""
+        msg, now, cfg = env.payload, self.clock(), self.rules_config
+        if isinstance(msg, EquityUpdated):
+            self.st.marks += 1
+            self._act(*rules.on_equity(self.st.rules, msg.equity, now, cfg))
+        elif isinstance(msg, OrderFilled):
+            if msg.realized_pnl == 0:
+                return  # an opening fill closes no trade
+            self.st.trades += 1
+            self._act(*rules.on_trade_closed(self.st.rules, msg.realized_pnl, now, cfg))
+        elif isinstance(msg, TradingStateChanged):
+            self._follow(msg, now)
         else:
             return
-        self.put("watch", w)
+        self.iterations = self.st.marks + self.st.trades
+        self.put("breaker", self.st)
+
+    def on_tick(self, now: float) -> None:
+        """Apply the clock (a pause whose window passed resumes); re-ask what was not heard."""
+        now = self.clock()
+        before = self.st.rules
+        state, actions = rules.on_clock(before, now, self.rules_config)
+        if actions or state != before:
+            self._act(state, actions)
+            self.put("breaker", self.st)
+        self._retry(now)
+
+    def _follow(self, msg: TradingStateChanged, now: float) -> None:
+        st = self.st
+        self.trading = msg.state
+        paused = msg.state is TradingState.PAUSED
+        if msg.previous is not msg.state:
+            st.paused_by_breaker = paused and msg.source == SOURCE
+        elif paused and st.requested == msg.state.value:
+            # The current state re-announced at (re)start: the pause asked for before a crash
+            # landed while this process was down.
+            st.paused_by_breaker = True
+        if st.requested == msg.state.value:
+            st.requested = ""
+        elif msg.source != SOURCE and msg.previous is not msg.state:
+            st.requested = ""  # someone else decided since; the retry must not undo it
+        lifted = msg.state in (TradingState.ACTIVE, TradingState.REDUCING)
+        stopped = st.rules.halted or st.rules.paused_until is not None
+        if msg.source == "operator" and lifted and stopped:
+            st.rules, actions = rules.operator_reset(st.rules, now, reason=msg.reason)
+            for action in actions:
+                if isinstance(action, rules.Resume):
+                    st.resets += 1
+                    self.publish(BreakerReset(reason=action.reason))
+
+    # --- actions -----------------------------------------------------------------------
+
+    def _act(self, state: rules.BreakerState, actions: list[rules.BreakerAction]) -> None:
+        """Adopt the rules' new state (persisted by the caller before anything is sent), then
+        publish and request what each action says."""
+        st = self.st
+        st.rules = state
+        for action in actions:
+            if isinstance(action, rules.Trip):
+                st.trips += 1
+                self.publish(BreakerTripped(
+                    rule=action.rule.value, reason=action.reason,
+                    pause_until=action.pause_until, trips_in_24h=len(state.trip_times),
+                ))
+                self._request(TradingState.PAUSED, f"breaker {action.rule.value}: {action.reason}")
+            elif isinstance(action, rules.Halt):
+                st.trips += 1
+                st.halts += 1
+                self.publish(BreakerHalted(
+                    rule=action.rule.value, reason=action.reason, trips_in_24h=action.trips_in_24h,
+                ))
+                self._request(TradingState.HALTED, f"breaker {action.rule.value}: {action.reason}")
+            else:
+                st.resets += 1
+                self.publish(BreakerReset(reason=action.reason))
+                if self.trading is TradingState.PAUSED and st.paused_by_breaker:
+                    self._request(TradingState.ACTIVE, f"breaker reset: {action.reason}")
+
+    def _request(self, state: TradingState, reason: str) -> None:
+        self.st.requested, self.st.requested_at = state.value, self.clock()
+        self.request_trading_state(state.value, source=SOURCE, reason=reason)
+
+    def _retry(self, now: float) -> None:
+        st, r = self.st, self.st.rules
+        if not st.requested or now - st.requested_at < self.config.request_retry_s:
+            return
+        wanted = {
+            TradingState.HALTED.value: r.halted,
+            TradingState.PAUSED.value: r.paused_until is not None and not r.halted,
+            TradingState.ACTIVE.value: (
+                not r.halted and r.paused_until is None
+                and self.trading is TradingState.PAUSED and st.paused_by_breaker
+            ),
+        }.get(st.requested, False)
+        if not wanted or self.trading.value == st.requested:
+            st.requested = ""
+            self.put("breaker", st)
+            return
+        self._request(TradingState(st.requested), "breaker: repeated, the bus never confirmed it")
+        self.put("breaker", st)

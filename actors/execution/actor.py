@@ -172,6 +172,7 @@ class ExecutionActor(BaseActor):
         if problem:
             self.book.rejected += 1
             self.book.rejections[code] = self.book.rejections.get(code, 0) + 1
+            self.put("book", self.book)  # put() encodes at once: the count must be in it
             rejected = OrderRejected(
                 intent_id=cmd.intent_id, instrument=cmd.instrument, code=code, reason=problem
             )

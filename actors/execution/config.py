@@ -21,7 +21,7 @@ def default_gate() -> GateConfig:
         max_orders_per_window=500,
         rate_window_s=1.0,
         daily_loss_limit=10_000.0,
-        duplicate_window_s=60.0,
+        duplicate_window_s=10.0,
     )
 
 

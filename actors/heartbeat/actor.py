@@ -3,7 +3,10 @@ on a hung or stalled orchestrator (kill and/or halt, per ``on_orchestrator_hang`
 
 The rules are pure (``policy.py``); this module feeds them beats, bus events and the clock, and
 carries out what they decide. It never acts once the tree is stopping (``TreeStopping``) or
-while it drains itself: the supervisor then owns every process's end.
+while it drains itself: the supervisor then owns every process's end. Nor while it is *deaf*:
+when no other process's beat (its own included, looped back through the hub) has come for half
+the hang timeout, the bus or this process was frozen, and the orchestrator's silence says
+nothing about the orchestrator; it gets a fresh grace once beats are heard again.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from actors.heartbeat.state import BeatRecord, Beats
 
 _SIGNALS = {policy.Signal.TERM: signal.SIGTERM, policy.Signal.KILL: signal.SIGKILL}
 _DEAD_PIDS_KEPT = 64
+_BEAT_LAG_TOLERANCE_S = 0.25  # a beat older than this on arrival counts from its arrival
+_PERSIST_EVERY_S = 5.0  # the records are for status only: no fsync per verdict
 
 
 @dataclass
@@ -65,9 +70,12 @@ class HeartbeatActor(BaseActor):
         self.missing: set[str] = set()
         self.last_live: bool | None = None
         self.next_verdict = self.started
+        self.next_persist = self.started
         self.stopping = False
         self.handled: set[int] = set()  # pids whose current incident was acted on
         self.pending: _PendingKill | None = None
+        self.bus_heard_at = self.started  # last beat of any process but the orchestrator
+        self.deaf = False
         self.log = log.get("heartbeat")
 
     def summary(self) -> Summary:
@@ -79,7 +87,7 @@ class HeartbeatActor(BaseActor):
         }
 
     def tick_interval(self) -> float | None:
-        """Check pace (bounds how late a timeout is acted on)."""
+        """Check pace (a deadline due between two checks is waited for, see ``_nap``)."""
         interval: float = self.config.check_interval_s
         return interval
 
@@ -90,7 +98,10 @@ class HeartbeatActor(BaseActor):
         msg = env.payload
         now = time.monotonic()
         if isinstance(msg, Heartbeat):
-            self._on_beat(msg, now)
+            if msg.actor != self.config.orchestrator:
+                self._heard(now)
+            sent = env.sent_mono_ns / 1e9
+            self._on_beat(msg, policy.beat_time(now, sent, tolerance=_BEAT_LAG_TOLERANCE_S))
         elif isinstance(msg, ChildStarted):
             self.dead_pids.pop(msg.pid, None)
             self.tracks[msg.actor] = policy.started(self.tracks.get(msg.actor), msg.pid, now)
@@ -105,11 +116,6 @@ class HeartbeatActor(BaseActor):
             self.handled.discard(msg.pid)
             if self.pending is not None and self.pending.identity.pid == msg.pid:
                 self.pending = None
-            if msg.actor == self.config.orchestrator:
-                # Gone: nothing to kill until its restart (ChildStarted) re-arms the watch.
-                track = self.tracks.get(msg.actor)
-                if track is not None and track.pid == msg.pid:
-                    del self.tracks[msg.actor]
         elif isinstance(msg, TreeStopping):
             self._stop_acting(f"tree stopping ({msg.source}: {msg.reason})")
 
@@ -123,6 +129,27 @@ class HeartbeatActor(BaseActor):
                                              msg.iterations, now)
         if msg.actor == self.config.orchestrator:
             self._remember(msg.pid)
+
+    def _heard(self, now: float) -> None:
+        """Another process's beat came through: the bus works and so does this loop."""
+        self.bus_heard_at = now
+        if self.deaf:
+            self.deaf = False
+            name = self.config.orchestrator
+            track = self.tracks.get(name)
+            if track is not None:
+                self.tracks[name] = policy.regrace(track, now)
+            self.log.info("heartbeat_hearing_again", orchestrator_regraced=track is not None)
+
+    def _deafness(self, cfg: HeartbeatConfig, mono: float) -> bool:
+        """True while no other process has been heard for the deaf limit: then the silence of
+        the orchestrator says nothing about it (the hub or this process was stopped)."""
+        quiet = mono - self.bus_heard_at
+        if not self.deaf and quiet > policy.deaf_limit(cfg.hang_timeout_s):
+            self.deaf = True
+            self.log.warning("heartbeat_deaf", quiet_s=round(quiet, 3),
+                             reason="no beat from any other process; not judging hangs")
+        return self.deaf
 
     def _remember(self, pid: int) -> None:
         """Take the process's identity the first time its pid is heard of."""
@@ -149,7 +176,10 @@ class HeartbeatActor(BaseActor):
         cfg: HeartbeatConfig = self.config
         mono = time.monotonic()
         if not self.stopping:
-            self._check_orchestrator(cfg, mono)
+            if not self._deafness(cfg, mono):
+                mono = self._nap(cfg, mono)
+                if not self._deafness(cfg, mono):
+                    self._check_orchestrator(cfg, mono)
             self._escalate(cfg, mono)
         stale = policy.missed(
             self.tracks, cfg.watch, mono, since=self.started,
@@ -166,25 +196,47 @@ class HeartbeatActor(BaseActor):
             self.beats.verdicts += 1
             self.iterations = self.beats.verdicts
             self.publish(TreeLiveness(live=live, stale=sorted(stale)))
-            self.put("beats", self.beats)
+            if live != self.last_live or mono >= self.next_persist:
+                self.next_persist = mono + _PERSIST_EVERY_S
+                self.put("beats", self.beats)
             self.last_live = live
+
+    def _nap(self, cfg: HeartbeatConfig, mono: float) -> float:
+        """Wait on this thread for a deadline due before the next check (at most one check
+        interval, and only when a hang or a SIGKILL is imminent), so that it is met within
+        about a millisecond instead of up to one check late; returns the time after it."""
+        track = self.tracks.get(cfg.orchestrator)
+        hang: float | None = None
+        if track is not None and track.pid not in self.dead_pids and track.pid not in self.handled:
+            hang = policy.hang_due_in(track, mono, hang_timeout=cfg.hang_timeout_s)
+        kill = None
+        if self.pending is not None:
+            kill = self.pending.term_sent_at + cfg.kill_grace_s - mono
+        wait = policy.nap((hang, kill), within=cfg.check_interval_s)
+        if wait <= 0:
+            return mono
+        time.sleep(wait)
+        return time.monotonic()
 
     def _check_orchestrator(self, cfg: HeartbeatConfig, mono: float) -> None:
         name = cfg.orchestrator
         track = self.tracks.get(name)
         incident = policy.judge(track, mono, hang_timeout=cfg.hang_timeout_s,
                                 stall_timeout=cfg.stall_timeout_s)
-        if track is None:
+        if track is None or track.pid in self.dead_pids:
+            # Gone: nothing to kill; its restart (ChildStarted) re-arms the watch. The track
+            # stays, so that missed beats go on counting from its last beat meanwhile.
             return
         if incident is None:
             if self.pending is None:
                 self.handled.discard(track.pid)  # recovered: a later incident counts anew
             return
-        timeout = cfg.hang_timeout_s if incident.kind is policy.Kind.HANG else cfg.stall_timeout_s
+        handled = track.pid in self.handled
         actions = policy.respond(cfg.on_orchestrator_hang, stopping=self.stopping,
-                                 handled=track.pid in self.handled)
-        if track.pid in self.handled:
+                                 handled=handled)
+        if handled:
             return
+        timeout = cfg.hang_timeout_s if incident.kind is policy.Kind.HANG else cfg.stall_timeout_s
         self.handled.add(track.pid)
         reason = incident.describe(name, timeout)
         self.log.warning("hang_detected", target=name, target_pid=track.pid,

@@ -57,10 +57,48 @@ def beat(track: Track | None, pid: int, iterations: int, now: float) -> Track:
     )
 
 
+def beat_time(received: float, sent: float, *, tolerance: float) -> float:
+    """When a beat proves life: its send time (the sender's monotonic clock, system-wide on
+    Linux), so that the receiver's own delays (a busy loop, an fsync) do not stretch the
+    timeout; its receipt time when the two differ by more than ``tolerance`` or the send time
+    is in the future (a congested bus is not the sender's hang; a missing stamp is 0)."""
+    lag = received - sent
+    return sent if 0.0 <= lag <= tolerance else received
+
+
+def deaf_limit(hang_timeout: float) -> float:
+    """Silence of every other process after which this actor is deaf (the bus is down, or its
+    own loop stalled), not the orchestrator hung: half the hang timeout. Healthy, another beat
+    (at least its own, looped back through the hub) comes every beat interval; with a hang
+    timeout of at least 2.5 intervals, a bus that went quiet is noticed at least half an interval
+    before the orchestrator's timeout could expire because of it."""
+    return hang_timeout / 2
+
+
+def regrace(track: Track, now: float) -> Track:
+    """The bus is heard again after a deaf spell: the track's silence counts afresh from now
+    (nothing could be heard meanwhile, so nothing is held against it)."""
+    return replace(track, armed_at=max(track.armed_at, now))
+
+
 def silent_for(track: Track, now: float) -> float:
     """Seconds since the last sign of life (its last beat, or when it was armed)."""
     last = track.armed_at if track.beat_at is None else max(track.beat_at, track.armed_at)
     return now - last
+
+
+def hang_due_in(track: Track | None, now: float, *, hang_timeout: float) -> float | None:
+    """Seconds until ``track`` reaches its hang timeout if no beat comes (None: no track)."""
+    if track is None:
+        return None
+    return hang_timeout - silent_for(track, now)
+
+
+def nap(deadlines: Iterable[float | None], *, within: float) -> float:
+    """How long to wait before checking, so that a deadline due before the next check is met
+    on time rather than up to one check late: the nearest deadline in ``(0, within]``, else 0."""
+    due = [d for d in deadlines if d is not None and 0.0 < d <= within]
+    return min(due, default=0.0)
 
 
 class Kind(enum.Enum):

@@ -1,4 +1,11 @@
-"""The journal actor: appends every event on the bus to the hash-chained daily journal."""
+"""The journal actor: appends every event on the bus to the hash-chained daily journal.
+
+Daily anchor: when the first entry of a new UTC day is appended, the finished day's final hash
+is published as ``JournalAnchored`` (the supervisor keeps it in the halts store, the alerter
+sends it), so that a tail cut from that day is detectable (a bare hash chain cannot see a
+missing tail). The last anchored day is persisted; a day finished while the actor was down (or
+whose anchor a crash kept from going out) is anchored at the next start.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,15 @@ import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
-from actors._runtime.messages import Message, TreeLiveness
+from actors._runtime.messages import JournalAnchored, Message, TreeLiveness
+from actors.journal.chain import Entry
 from actors.journal.config import JournalConfig
+from actors.journal.layout import RawLine, list_days, read_lines
+from actors.journal.torn import check_line
 from actors.journal.writer import JournalWriter
+
+ANCHORED_KEY = "anchored"
+"""Persisted: the last day (``YYYY-MM-DD``) whose anchor was published."""
 
 
 class JournalActor(BaseActor):
@@ -28,11 +41,34 @@ class JournalActor(BaseActor):
         self.writer.open()
         self.iterations = self.writer.head.seq
         self.last_live: bool | None = None
+        raw = snapshot.get(ANCHORED_KEY)
+        self.anchored: str | None = msgspec.msgpack.decode(raw, type=str) if raw else None
+        self.anchors_published = 0
 
     def summary(self) -> Summary:
         """Chain head as resumed."""
         head = self.writer.head
-        return {"iterations": head.seq, "head": head.hash[:16]}
+        return {"iterations": head.seq, "head": head.hash[:16], "anchored": self.anchored or ""}
+
+    def on_ready(self) -> None:
+        """Anchor every finished day whose anchor never went out (down over midnight, or a
+        crash between the rollover and its publication)."""
+        current = self.writer.day
+        for day in list_days(self.state_dir):
+            if current is None or day >= current:
+                break
+            if self.anchored is not None and day <= self.anchored:
+                continue
+            last = _last_entry(read_lines(self.state_dir, day))
+            if last is not None:
+                self._anchor(day, last.hash, last.seq)
+
+    def _anchor(self, day: str, final_hash: str, last_seq: int) -> None:
+        """Persist the day as anchored, then publish its final hash (after the commit)."""
+        self.anchored = day
+        self.anchors_published += 1
+        self.put(ANCHORED_KEY, day)
+        self.publish(JournalAnchored(day=day, final_hash=final_hash, last_seq=last_seq))
 
     def on_event(self, env: Envelope[Message]) -> None:
         """Append one event (liveness verdicts only when they change)."""
@@ -47,6 +83,7 @@ class JournalActor(BaseActor):
         fields: dict[str, Any] = {"sender": env.sender, "msg_id": env.msg_id}
         fields.update(msgspec.to_builtins(msg))
         fields.pop("type", None)
+        before_day, before = self.writer.day, self.writer.head
         try:
             self.writer.append(name, fields, at=env.sent_at)
         except ValueError as exc:
@@ -56,6 +93,9 @@ class JournalActor(BaseActor):
                 at=env.sent_at,
             )
         self.iterations = self.writer.head.seq
+        if before_day is not None and self.writer.day != before_day and before.seq > 0:
+            # Rollover: the entry before this one was the finished day's last.
+            self._anchor(before_day, before.hash, before.seq)
 
     def on_batch_end(self) -> None:
         """Group commit: one fsync for the whole batch (with the ``batch`` policy)."""
@@ -69,3 +109,12 @@ class JournalActor(BaseActor):
     def on_stop(self) -> None:
         """pykka hook: release the file lock."""
         self.writer.close()
+
+
+def _last_entry(lines: list[RawLine]) -> Entry | None:
+    """The day's last good entry (the one ``verify.day_final_hash`` would anchor)."""
+    for line in reversed(lines):
+        checked = check_line(RawLine(line.day, line.number, line.raw, terminated=True))
+        if isinstance(checked, Entry):
+            return checked
+    return None

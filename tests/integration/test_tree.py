@@ -45,6 +45,24 @@ def test_status_shows_six_actors_alive_and_the_loop_advancing(tree_factory) -> N
     assert all(a.last_heartbeat_age_s < 5 for a in later.actors)
 
 
+def test_the_default_trades_within_20_s_and_status_shows_positions_and_orders(
+    tree_factory,
+) -> None:
+    """A new user sees orders and positions at once: within 20 s of start, `status` reports
+    execution's positions and its orders by status (shadow mode: RECORDED)."""
+    tree = tree_factory()
+    tree.wait_started()
+    deadline = time.monotonic() + 20
+    while True:
+        st = tree.status()
+        if st.orders.get("RECORDED", 0) > 0 and st.positions:
+            break
+        assert time.monotonic() < deadline, st
+        time.sleep(0.25)
+    assert set(st.positions) <= {"BTC-USD", "ETH-USD"}
+    assert all(q != 0 for q in st.positions.values())
+
+
 def test_sigterm_stops_children_in_reverse_start_order_and_exits_0(tree_factory) -> None:
     """SIGTERM drains orchestrator first and journal last; exit 0; no process left."""
     tree = tree_factory()

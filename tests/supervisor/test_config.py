@@ -40,6 +40,8 @@ def test_a_file_with_only_changed_keys_is_merged_over_the_default(tmp_path: Path
         ("[orchestrator]\ninterval_s = -1\n", "orchestrator.interval_s", "> 0"),
         ("[supervisor]\nstrategy = 'one_for_some'\n", "supervisor.strategy", "Invalid enum"),
         ("[supervisor]\nchildren = ['ghost']\n", "supervisor.children", "ghost"),
+        ("[heartbeat]\nhang_timeout_s = 0.6\n", "heartbeat", "hang_timeout_s must be at least"),
+        ("[heartbeat]\nstall_timeout_s = 3.0\n", "heartbeat.stall_timeout_s", "shutdown_s"),
     ],
 )
 def test_bad_config_names_the_key_and_the_file(

@@ -71,6 +71,18 @@ def test_anchor_and_operator_halt_read_well() -> None:
     assert halt == "🔴 RED · operator halt by ops@box: runaway -> ACTIVE -> HALTED"
 
 
+def test_restart_intensity_and_hang_read_well() -> None:
+    """The supervisor's give-up names the limits and the child; a hang says what and how long."""
+    text = render(Severity.RED, "RestartIntensityReached",
+                  {"child": "execution", "intensity": 10, "period_s": 60.0})
+    assert text.startswith("🔴 RED · restart intensity reached (10 restarts within 60 s); "
+                           "last child to die: execution.")
+    hang = render(Severity.YELLOW, "HangDetected", {"actor": "orchestrator", "pid": 7,
+                  "kind": "stall", "for_s": 2.5, "iterations": 41})
+    assert hang == ("🟡 YELLOW · orchestrator stalled (beating, no progress) for 2.5 s "
+                    "(pid 7, iteration 41)")
+
+
 def test_missing_fields_show_as_question_marks() -> None:
     """A template never raises on a missing field; the gap is visible instead."""
     assert render(Severity.YELLOW, "ChildTerminated", {"actor": "execution"}) == (

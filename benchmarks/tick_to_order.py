@@ -1,0 +1,142 @@
+"""Tick to order: a feed event -> the order accepted at the paper venue, across the processes.
+
+The orchestrator stamps each ``PriceTick`` with the wall clock at the start of its iteration
+(``ts``); the strategy (EveryN, one order per bar) answers that bar, the intent crosses to
+execution over ZeroMQ, passes the gate, is written (PENDING_SUBMIT, committed), acknowledged,
+checked against the halts store, and then inserted into the paper venue's own SQLite file,
+whose ``accepted_at`` is the venue's wall clock. Same host, same clock: the difference is the
+whole path, with its three SQLite commits (orchestrator loop state, execution's order, the
+venue's book; ``synchronous=FULL`` unless changed).
+
+Pairs are joined after the run: ``PriceTick`` from the bus (iteration -> ts; the journal leaves
+ticks out), execution's orders (intent ``orchestrator-<iteration>-<k>`` -> client order id), the
+venue's book (client order id -> accepted_at).
+
+    uv run python benchmarks/tick_to_order.py --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import zmq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from actors import wire
+from actors._runtime import endpoints
+from actors.execution.messages import OrderAccepted, PriceTick
+from benchmarks.restart import pct
+from tests.support.tree import TreeRun
+from tests.support.venue import execution_orders
+
+CONFIG = """
+[execution]
+broker = "paper"
+paper_latency_s = {latency}
+[orchestrator]
+interval_s = {interval}
+strategy = "actors.orchestrator.examples:EveryN"
+[orchestrator.strategy_params]
+every = 1
+[orchestrator.feed]
+instruments = ["BTC-USD"]
+[runtime]
+sqlite_synchronous = "{sync}"
+"""
+
+
+def _venue(state_dir: Path) -> dict[str, float]:
+    con = sqlite3.connect(f"file:{state_dir / 'paper-venue.sqlite'}?mode=ro", uri=True)
+    try:
+        return {str(c): float(a) for c, a in con.execute(
+            "SELECT client_order_id, accepted_at FROM orders")}
+    finally:
+        con.close()
+
+
+def measure(
+    seconds: float, interval: float, sync: str, latency: float = 0.05
+) -> dict[str, list[float]]:
+    """Run a paper tree for ``seconds``; latencies in ms per stage of the path."""
+    with tempfile.TemporaryDirectory(prefix="qft") as tmp:
+        tree = TreeRun(Path(tmp), CONFIG.format(interval=interval, sync=sync, latency=latency))
+        ctx = zmq.Context()
+        ticks: dict[int, float] = {}
+        published: dict[int, float] = {}
+        written: dict[str, float] = {}
+        try:
+            tree.wait_started()
+            sub = ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.SUBSCRIBE, b"PriceTick.")
+            sub.setsockopt(zmq.SUBSCRIBE, b"OrderAccepted.")
+            sub.connect(endpoints.bus_out(tree.run_dir))
+            codec = wire.codec()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                if sub.poll(100):
+                    env = codec.decode(sub.recv_multipart()[-1])
+                    msg = env.payload
+                    if isinstance(msg, PriceTick):
+                        ticks[msg.iteration] = msg.ts
+                        published[msg.iteration] = env.sent_at
+                    elif isinstance(msg, OrderAccepted):
+                        written[msg.client_order_id] = env.sent_at
+            sub.close(linger=0)
+        finally:
+            ctx.term()
+            tree.stop()
+        venue = _venue(tree.state_dir)
+        _, orders = execution_orders(tree.state_dir)
+    out: dict[str, list[float]] = {k: [] for k in STAGES}
+    for order in orders:
+        iteration = int(order.intent_id.split("-")[1])
+        coid = order.client_order_id
+        if iteration in ticks and coid in venue and coid in written:
+            t0, t1, t2, t3 = ticks[iteration], published[iteration], written[coid], venue[coid]
+            out[STAGES[0]].append((t3 - t0) * 1000)
+            out[STAGES[1]].append((t1 - t0) * 1000)
+            out[STAGES[2]].append((t2 - t1) * 1000)
+            out[STAGES[3]].append((t3 - t2) * 1000)
+    return out
+
+
+STAGES = (
+    "tick -> order accepted at the venue",
+    "  tick -> intent sent (orchestrator commit)",
+    "  intent sent -> order written (execution)",
+    "  order written -> venue accepted",
+)
+
+
+def main() -> int:
+    """Run and print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--interval", type=float, default=0.02, help="loop interval_s")
+    ap.add_argument("--sync", default="FULL", help="[runtime] sqlite_synchronous")
+    ap.add_argument("--latency", type=float, default=0.05,
+                    help="paper_latency_s (3600: orders rest, no fill work on the path)")
+    args = ap.parse_args()
+    stages = measure(args.seconds, args.interval, args.sync, args.latency)
+    lat = stages[STAGES[0]]
+    if not lat:
+        print("no orders reached the venue")
+        return 1
+    print(f"{len(lat)} orders, loop every {args.interval * 1000:.0f} ms, "
+          f"sqlite synchronous={args.sync}, paper_latency_s={args.latency}")
+    print(f"{'stage':<46}{'median ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, values in stages.items():
+        print(f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"
+              f"{pct(values, 99):>10.2f}{max(values):>10.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Execution's wiring of the pre-trade gate and its visible state (ExecutionSnapshot).
+
+The actor's hooks are driven directly (shadow broker, injected clock): each call returns the
+effects the runtime would commit and send.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from actors._runtime.actor import CallKind, Effects
+from actors._runtime.codec import Envelope
+from actors._runtime.trading import TradingState, TradingStateChanged
+from actors.execution.actor import Book, ExecutionActor
+from actors.execution.config import ExecutionConfig
+from actors.execution.gate import GateState
+from actors.execution.gate_config import GateConfig
+from actors.execution.messages import (
+    ExecutionSnapshot,
+    OrderAccepted,
+    OrderRejected,
+    PriceTick,
+    Side,
+    SubmitOrder,
+)
+from supervisor.halts import HaltsStore
+
+GATE = GateConfig(
+    max_position=5.0, max_gross_position=1e9, max_order_notional=1e9, max_order_quantity=3.0,
+    price_collar_pct=5.0, max_orders_per_window=100, rate_window_s=1.0,
+    daily_loss_limit=1e9,
+)
+T0 = 1_800_000_000.0
+
+
+class Clock:
+    """A settable clock."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _actor(tmp: Path, **cfg: Any) -> tuple[ExecutionActor, Clock]:
+    HaltsStore.open(tmp / "halts.sqlite").close()
+    actor = ExecutionActor("execution", ExecutionConfig(gate=GATE, **cfg), {}, tmp)
+    clock = Clock()
+    actor.clock = clock
+    return actor, clock
+
+
+def _call(actor: ExecutionActor, kind: CallKind, arg: Any = None) -> Effects:
+    actor._fx = Effects()
+    actor._dispatch(kind, arg)
+    fx, actor._fx = actor._fx, Effects()
+    return fx
+
+
+def _submit(actor: ExecutionActor, intent: str, quantity: float = 1.0, price: float = 100.0,
+            side: Side = Side.BUY, limit: float | None = None) -> Effects:
+    cmd = SubmitOrder(intent_id=intent, instrument="BTC-USD", side=side, quantity=quantity,
+                      reference_price=price, limit_price=limit)
+    fx = _call(actor, CallKind.COMMAND, Envelope(sender="o", msg_id=intent, payload=cmd))
+    for token in fx.deferred:
+        later = _call(actor, CallKind.DEFERRED, token)
+        fx.events.extend(later.events)
+    return fx
+
+
+def _tick(actor: ExecutionActor, price: float) -> Effects:
+    tick = PriceTick(instrument="BTC-USD", price=price, ts=T0, iteration=1)
+    return _call(actor, CallKind.EVENT, Envelope(sender="o", msg_id="t", payload=tick))
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "limit", "code", "words"),
+    [
+        (math.nan, 100.0, None, "invalid_order", "quantity is not finite"),
+        (math.inf, 100.0, None, "invalid_order", "quantity is not finite"),
+        (1.0, math.nan, None, "invalid_order", "reference_price is not finite"),
+        (1.0, 100.0, -math.inf, "invalid_order", "limit_price is not finite"),
+        (0.0, 100.0, None, "invalid_order", "quantity must be > 0"),
+        (4.0, 100.0, None, "max_quantity", "max_order_quantity 3.0"),
+        (1.0, 120.0, None, "price_collar", "price_collar_pct 5.0"),
+    ],
+)
+def test_a_gate_rejection_is_published_counted_and_never_written(
+    tmp_path: Path, quantity: float, price: float, limit: float | None, code: str, words: str,
+) -> None:
+    """Each refused intent: OrderRejected (published and replied) with the RejectCode value and
+    a reason, counted by code in the persisted book, and no order written or sent."""
+    actor, _ = _actor(tmp_path)
+    _tick(actor, 100.0)
+    fx = _submit(actor, "bad", quantity, price, limit=limit)
+    rejected = [e for e in fx.events if isinstance(e, OrderRejected)]
+    assert len(rejected) == 1
+    assert rejected[0].code == code
+    assert words in rejected[0].reason
+    assert fx.reply == rejected[0]
+    assert not [k for k in fx.writes if k.startswith("order/")]
+    assert not fx.deferred
+    book = msgspec.msgpack.decode(fx.writes["book"], type=Book)
+    assert book.rejected == 1
+    assert book.rejections == {code: 1}
+
+
+def test_position_limit_counts_open_orders(tmp_path: Path) -> None:
+    """Orders not yet filled count toward max_position: 3 + 2 resting, then 1 more is refused
+    (paper venue with latency, so nothing fills in between)."""
+    actor, _ = _actor(tmp_path, broker="paper", paper_latency_s=3600.0)
+    _tick(actor, 100.0)
+    assert isinstance(_submit(actor, "a", 3.0).reply, OrderAccepted)
+    assert isinstance(_submit(actor, "b", 2.0).reply, OrderAccepted)
+    reply = _submit(actor, "c", 1.0).reply
+    assert isinstance(reply, OrderRejected)
+    assert reply.code == "max_position"
+
+
+def test_the_gate_follows_the_trading_state(tmp_path: Path) -> None:
+    """PAUSED on the bus: the next intent is refused by the gate with code trading_state."""
+    actor, _ = _actor(tmp_path)
+    _tick(actor, 100.0)
+    changed = TradingStateChanged(previous=TradingState.ACTIVE, state=TradingState.PAUSED,
+                                  source="breaker", reason="test", seq=1)
+    _call(actor, CallKind.EVENT, Envelope(sender="s", msg_id="c", payload=changed))
+    reply = _submit(actor, "x").reply
+    assert isinstance(reply, OrderRejected)
+    assert reply.code == "trading_state"
+    assert "PAUSED" in reply.reason
+
+
+def test_gate_state_is_persisted_and_restored(tmp_path: Path) -> None:
+    """The throttle and duplicate memory survive a restart (key ``gate``)."""
+    actor, _ = _actor(tmp_path)
+    _tick(actor, 100.0)
+    fx = _submit(actor, "one")
+    saved = msgspec.msgpack.decode(fx.writes["gate"], type=GateState)
+    assert saved.order_times == (T0,)
+    again = ExecutionActor("execution", ExecutionConfig(gate=GATE), {"gate": fx.writes["gate"]},
+                           tmp_path)
+    assert again.gate_state == saved
+
+
+def test_cold_start_market_price_fallback(tmp_path: Path) -> None:
+    """Before any tick: ``reference`` lets the order's price stand in for the market price,
+    ``reject`` refuses it with no_market_price."""
+    lenient, _ = _actor(tmp_path)
+    assert isinstance(_submit(lenient, "a").reply, OrderAccepted)
+    strict = ExecutionActor("execution", ExecutionConfig(gate=GATE,
+                                                         market_price_fallback="reject"),
+                            {}, tmp_path)
+    reply = _submit(strict, "a").reply
+    assert isinstance(reply, OrderRejected)
+    assert reply.code == "no_market_price"
+
+
+def test_snapshot_on_start_and_after_changes_at_most_every_interval(tmp_path: Path) -> None:
+    """on_ready publishes one; a change publishes at once unless one went out less than
+    0.2 s ago, in which case the next tick does; an idle tick publishes nothing."""
+    actor, clock = _actor(tmp_path)
+
+    def snapshots(fx: Effects) -> list[ExecutionSnapshot]:
+        return [e for e in fx.events if isinstance(e, ExecutionSnapshot)]
+
+    first = snapshots(_call(actor, CallKind.READY))
+    assert first == [ExecutionSnapshot(positions={}, orders={})]
+    clock.now += 1.0
+    assert len(snapshots(_submit(actor, "a", 2.0))) == 1  # written and recorded: one snapshot
+    _submit(actor, "b", 1.0, side=Side.SELL)  # within 0.2 s: held back
+    clock.now += 0.05
+    tick = snapshots(_call(actor, CallKind.TICK, clock.now))
+    assert tick == [ExecutionSnapshot(positions={"BTC-USD": 1.0}, orders={"RECORDED": 2})]
+    assert snapshots(_call(actor, CallKind.TICK, clock.now + 1)) == []
