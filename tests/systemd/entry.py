@@ -350,16 +350,21 @@ def hardened_dropin(ctx: Ctx, *, exec_start: str | None = None, env: str = "") -
         env: extra ``NAME=value`` words for an ``Environment=`` line.
 
     ProtectHome=yes would hide an interpreter that lives under /root or /home (as it does on the
-    dev machines: pyenv); then only those paths are exposed, read-only. Production installs the
-    interpreter outside home directories and needs none of this.
+    dev machines: pyenv), and PrivateTmp=yes a checkout under /tmp (a CI clone); then only those
+    paths are exposed, read-only. Production installs under /opt and needs none of this.
     """
     if exec_start is None:
         exec_start = f"{ctx.python} {HARNESS}/notify_service.py"
         env = f"QF_PROBE=1 QF_STATUS=probed {env}"
     home_binds = ctx.params.get("home_binds", [])
+    tmp_binds = ctx.params.get("tmp_binds", [])
     expose = ""
     if home_binds:
-        expose = "ProtectHome=tmpfs\nBindReadOnlyPaths=" + " ".join(home_binds) + "\n"
+        expose = "ProtectHome=tmpfs\n"
+    if home_binds or tmp_binds:
+        # PrivateTmp= and ProtectHome= would hide a checkout or an interpreter living there
+        # (a CI clone under /tmp, pyenv under /root): show exactly those paths, read-only.
+        expose += "BindReadOnlyPaths=" + " ".join([*home_binds, *tmp_binds]) + "\n"
     extra_env = f"Environment={env}\n" if env.strip() else ""
     return f"[Service]\nExecStart=\nExecStart={exec_start}\n{ctx.python_env()}{extra_env}{expose}"
 

@@ -352,6 +352,7 @@ def boot(scenarios: Sequence[str], results_dir: Path, *, timeout: float = 180.0)
         "project": str(PROJECT_ROOT),
         "unit": str(UNIT_PATH),
         "home_binds": [str(b) for b in binds if _under_home(b)],
+        "tmp_binds": [str(b) for b in binds if _under_tmp(b)],
     }
     (results_dir / "params.json").write_text(json.dumps(params, indent=2))
     machine = f"qf-{uuid.uuid4().hex[:12]}"
@@ -391,6 +392,11 @@ def boot(scenarios: Sequence[str], results_dir: Path, *, timeout: float = 180.0)
 def _under_home(path: Path) -> bool:
     """Whether ``ProtectHome=`` hides ``path`` (so a unit needs ``BindReadOnlyPaths=`` for it)."""
     return any(path.is_relative_to(h) for h in (Path("/home"), Path("/root"), Path("/run/user")))
+
+
+def _under_tmp(path: Path) -> bool:
+    """Whether ``PrivateTmp=`` hides ``path`` (a checkout in /tmp, as a CI clone may be)."""
+    return any(path.is_relative_to(t) for t in (Path("/tmp"), Path("/var/tmp")))
 
 
 def _cgroup_roots() -> list[Path]:
