@@ -12,6 +12,7 @@ from actors._runtime.messages import Command, Event, Message
 MESSAGE_MODULES = (
     "actors._runtime.messages",
     "actors._runtime.trading",
+    "actors._runtime.replay",
     "actors.execution.messages",
     "actors.orchestrator.messages",
     "actors.breaker.messages",

@@ -10,19 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 import zmq
 
 from actors import wire
-from actors._runtime import endpoints, log
-from actors._runtime.codec import BadMessage, Envelope
-from actors._runtime.messages import Event, Message
+from actors._runtime import endpoints, log, replay
+from actors._runtime.codec import BadMessage, Envelope, new_id
+from actors._runtime.messages import Event, Message, SyncPing
 from supervisor.zmqloop import Watch
 
 EventHook = Callable[[Envelope[Message]], None]
 ControlHook = Callable[[str, Envelope[Message]], None]
+
+REPLAY_KEEP = 20_000
+"""Recent events kept for replay to restarted subscribers (a few MB; minutes of traffic)."""
+_PING_TOPIC = SyncPing.__name__.encode() + b"."
 
 
 def _bind(sock: zmq.Socket[bytes], endpoint: str) -> None:
@@ -41,6 +46,8 @@ class Hub:
         run_dir: Path,
         on_event: EventHook,
         on_control: ControlHook,
+        *,
+        replay_keep: int = REPLAY_KEEP,
     ) -> None:
         """Bind the three sockets under ``run_dir``."""
         self.codec = wire.codec()
@@ -48,6 +55,9 @@ class Hub:
         self.on_event = on_event
         self.on_control = on_control
         self.seq = 0
+        self.epoch = new_id()[:16]
+        self.ring: deque[tuple[int, bytes, bytes]] = deque(maxlen=replay_keep)
+        self.evicted_upto = 0
         self.bad: dict[str, int] = {}
         self.bus_in = ctx.socket(zmq.PULL)
         self.bus_in.setsockopt(zmq.RCVHWM, 100_000)
@@ -74,12 +84,30 @@ class Hub:
 
     def _forward(self, data: bytes, msg: Message) -> None:
         self.seq += 1
+        topic = wire.topic(msg)
+        if topic != _PING_TOPIC:
+            if len(self.ring) == self.ring.maxlen:
+                self.evicted_upto = self.ring[0][0]
+            self.ring.append((self.seq, topic, data))
         try:
             self.bus_out.send_multipart(
-                [wire.topic(msg), self.seq.to_bytes(8, "big"), data], flags=zmq.NOBLOCK
+                [topic, self.seq.to_bytes(8, "big"), data], flags=zmq.NOBLOCK
             )
         except zmq.Again:
             self.log.error("bus_full_event_dropped", event=type(msg).__name__, seq=self.seq)
+
+    def _replay(self, identity: bytes, msg_id: str, req: replay.ReplayRequest) -> None:
+        """Answer a restarted subscriber with the events it missed (see ``replay``)."""
+        after = req.after if req.epoch == self.epoch else 0
+        events, evicted = replay.select(
+            self.ring, after, req.until, req.topics, self.evicted_upto
+        )
+        answer = replay.BusReplay(epoch=self.epoch, events=events, evicted=evicted)
+        self.log.info(
+            "bus_replayed", child=req.actor, after=after, until=req.until,
+            events=len(events), evicted=evicted, same_epoch=req.epoch == self.epoch,
+        )
+        self.send_control(identity.decode(errors="replace"), answer, correlation_id=msg_id)
 
     def send_control(self, child: str, message: Message, *, correlation_id: str = "") -> None:
         """Send a control message (``Drain``) to one child; dropped if it is not connected."""
@@ -126,6 +154,9 @@ class Hub:
                 env = self.codec.decode(frames[1])
             except BadMessage as exc:
                 self._count_bad("control", str(exc))
+                continue
+            if isinstance(env.payload, replay.ReplayRequest):
+                self._replay(frames[0], env.msg_id, env.payload)
                 continue
             self.on_control(frames[0].decode(errors="replace"), env)
 

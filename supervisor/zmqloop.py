@@ -29,11 +29,12 @@ class Watch:
 
     def _on_ready(self) -> None:
         self._scheduled = False
-        for _ in range(100):
-            if not (int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN):
-                return
+        if int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
             self.pump()
-        self.poke()  # still busy: yield to other callbacks, come back soon
+            # One bounded pump per turn, then the other sockets' callbacks run: a flooded bus
+            # must not starve the control channel (a child's Ready, a kill-switch ack). The
+            # re-check also catches an edge the pump consumed.
+            self.poke()
 
     def poke(self) -> None:
         """Re-check the socket soon (after a send, or when work may be left)."""

@@ -85,6 +85,10 @@ class BaseActor(pykka.ThreadingActor):
     """Whether the actor binds a command socket (``cmd-<name>``)."""
     command_targets: ClassVar[tuple[str, ...]] = ()
     """Actors this one sends acknowledged commands to."""
+    replays_bus: ClassVar[bool] = False
+    """Whether a restart replays the events missed while down (see ``_runtime.replay``); for
+    actors that must see every event. Such an actor may see an event twice after a crash (its
+    position is persisted with its own writes, or lazily): handling must be idempotent."""
     gates_trading: ClassVar[bool | None] = None
     """Whether the actor decides what trades (its ack of a trading state waits for its handler);
     None: yes if it subscribes to ``TradingStateChanged``. Others acknowledge on receipt."""

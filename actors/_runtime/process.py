@@ -38,6 +38,13 @@ from actors._runtime.messages import (
     SyncPing,
     TradingStateAck,
 )
+from actors._runtime.replay import (
+    POSITION_KEY,
+    BusEventsLost,
+    BusPosition,
+    BusReplay,
+    ReplayRequest,
+)
 from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import_actor
 from actors._runtime.store import StateStore
 from actors._runtime.trading import TradingStateChanged
@@ -46,6 +53,9 @@ _OUTBOX = "_out/"
 _PHASES: dict[str, float] = {}
 _DRAIN_RETRY_S = 0.02
 _BAD_EVENT_EVERY_S = 1.0
+# A replaying actor's bus position is saved with its own writes, and otherwise at most this
+# often: a crash then replays a little more (handled idempotently), at no fsync per event.
+_POSITION_EVERY_S = 0.2
 
 
 class _Outgoing(msgspec.Struct, frozen=True):
@@ -94,6 +104,9 @@ class Runtime:
         self.drain_requested: Drain | None = None
         self.beat_seq = 0
         self._acked: set[int] = set()
+        self.bus_pos = BusPosition(epoch="", seq=0)
+        self._pos_saved = self.bus_pos
+        self._pos_saved_at = 0.0
         self.ctx = zmq.asyncio.Context()
         self.dealers: dict[str, zmq.asyncio.Socket] = {}
         self.router: zmq.asyncio.Socket | None = None
@@ -130,8 +143,9 @@ class Runtime:
                 sock.setsockopt(zmq.RECONNECT_IVL, 10)
                 sock.setsockopt(zmq.RECONNECT_IVL_MAX, 200)
 
-    async def _handshake(self) -> None:
-        """Slow-joiner guard: publish pings until our own comes back through the hub."""
+    async def _handshake(self) -> int:
+        """Slow-joiner guard: publish pings until our own comes back through the hub; returns
+        its bus sequence number (everything after it arrives live)."""
         nonce = new_id()
         deadline = time.monotonic() + self.req.runtime.sync_timeout_s
         ping = self.codec.encode(self.name, SyncPing(actor=self.name, nonce=nonce))
@@ -143,7 +157,7 @@ class Runtime:
                     with contextlib.suppress(BadMessage, IndexError):
                         msg = self.codec.decode(frames[-1]).payload
                         if isinstance(msg, SyncPing) and msg.nonce == nonce:
-                            return
+                            return int.from_bytes(frames[1], "big")
         raise TimeoutError(f"no bus handshake within {self.req.runtime.sync_timeout_s} s")
 
     # --- run ---------------------------------------------------------------------------
@@ -162,6 +176,9 @@ class Runtime:
             )
             kv, self.seen = await self.store.load()
             _PHASES["load"] = time.monotonic() - t
+            if POSITION_KEY in kv:
+                self.bus_pos = msgspec.msgpack.decode(kv[POSITION_KEY], type=BusPosition)
+                self._pos_saved = self.bus_pos
             self.outbox = {
                 k.removeprefix(_OUTBOX): msgspec.msgpack.decode(v, type=_Outgoing)
                 for k, v in kv.items()
@@ -179,8 +196,10 @@ class Runtime:
             return ExitCode.START_FAILED
         self.bridge = Bridge(ref, loop)
         try:
-            await self._handshake()
+            ping_seq = await self._handshake()
             _PHASES["handshake"] = time.monotonic() - t
+            if self.cls.replays_bus:
+                await self._request_replay(ping_seq)
             summary = (await self.bridge.call(CallKind.SUMMARY)).result
             await self.control.send(
                 self.codec.encode(
@@ -193,6 +212,8 @@ class Runtime:
                 start_phases_ms={k: round(v * 1000, 2) for k, v in _PHASES.items()},
             )
             await self._apply(await self.bridge.call(CallKind.READY))
+            if self.cls.replays_bus:
+                await self._replay(ping_seq)
             await self._resend_all()
             await self._serve()
         except Exception as exc:
@@ -255,6 +276,7 @@ class Runtime:
         await self._apply(fx)
         if not fx.result or self.outbox:
             return False  # not drained while a command we sent is unacknowledged
+        await self._save_position()
         await self.control.send(self.codec.encode(self.name, Drained(actor=self.name)))
         assert self.drain_requested is not None
         self.log.info(
@@ -290,9 +312,14 @@ class Runtime:
             await self._dispatch(label, frames, env)
         if batch:
             await self._apply(await self.bridge.call(CallKind.BATCH_END))
+            if label == "bus" and time.monotonic() - self._pos_saved_at >= _POSITION_EVERY_S:
+                await self._save_position()
 
     async def _dispatch(self, label: str, frames: list[bytes], env: Envelope[Message]) -> None:
         if label == "bus":
+            if self.cls.replays_bus and len(frames) == 3 and len(frames[1]) == 8:
+                # Set before handling: the event's own commit records it as handled.
+                self.bus_pos = BusPosition(self.bus_pos.epoch, int.from_bytes(frames[1], "big"))
             await self._on_bus(env)
         elif label == "control":
             await self._on_control(env)
@@ -385,6 +412,68 @@ class Runtime:
         fx.writes[_OUTBOX + env.correlation_id] = None
         await self._apply(fx)
 
+    # --- bus replay (see _runtime.replay) ----------------------------------------------
+
+    async def _request_replay(self, ping_seq: int) -> None:
+        req = ReplayRequest(
+            actor=self.name, epoch=self.bus_pos.epoch, after=self.bus_pos.seq, until=ping_seq,
+            topics=self.cls.subscriptions,
+        )
+        await self.control.send(self.codec.encode(self.name, req))
+
+    async def _replay(self, ping_seq: int) -> None:
+        """Handle the missed events (asked for before Ready) ahead of anything live."""
+        timeout_s = self.req.runtime.sync_timeout_s
+        deadline = time.monotonic() + timeout_s
+        answer: BusReplay | None = None
+        while answer is None:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0 or not await self.control.poll(left_ms, zmq.POLLIN):  # type: ignore[call-arg]
+                raise TimeoutError(f"no bus replay within {timeout_s} s")
+            try:
+                env = self.codec.decode(await self.control.recv())
+            except BadMessage as exc:
+                await self._bad("control", str(exc))
+                continue
+            if isinstance(env.payload, BusReplay):
+                answer = env.payload
+            else:
+                await self._on_control(env)
+        if answer.evicted:
+            self.log.error("bus_events_lost", after=self.bus_pos.seq, evicted=answer.evicted)
+            await self._publish(
+                BusEventsLost(actor=self.name, after=self.bus_pos.seq, evicted=answer.evicted)
+            )
+        for item in answer.events:
+            try:
+                env = self.codec.decode(item.data)
+            except BadMessage as exc:  # the hub checked it once; never expected
+                await self._bad("replay", str(exc))
+                continue
+            self.bus_pos = BusPosition(answer.epoch, item.seq)
+            await self._on_replayed(env)
+        self.bus_pos = BusPosition(answer.epoch, ping_seq)
+        await self._apply(await self.bridge.call(CallKind.BATCH_END))
+        await self._save_position()
+        self.log.info("bus_replay_done", events=len(answer.events), up_to=ping_seq)
+
+    async def _on_replayed(self, env: Envelope[Message]) -> None:
+        msg = env.payload
+        if isinstance(msg, TradingStateChanged):
+            # A past state must not steer an actor that follows the state (it has the current
+            # one from the supervisor); a recorder or an alerter still gets it.
+            subscribed = "TradingStateChanged" in self.cls.subscriptions
+            gates = self.cls.gates_trading if self.cls.gates_trading is not None else subscribed
+            if gates:
+                return
+        await self._apply(await self.bridge.call(CallKind.EVENT, env))
+
+    async def _save_position(self) -> None:
+        if self.cls.replays_bus and self.bus_pos != self._pos_saved:
+            await self.store.commit({POSITION_KEY: msgspec.msgpack.encode(self.bus_pos)})
+            self._pos_saved = self.bus_pos
+        self._pos_saved_at = time.monotonic()
+
     # --- outbound ----------------------------------------------------------------------
 
     async def _run_deferred(self, tokens: list[Any]) -> None:
@@ -402,6 +491,9 @@ class Runtime:
             self.outbox[msg_id] = out
             fx.writes[_OUTBOX + msg_id] = msgspec.msgpack.encode(out)
             sends.append((target, msg_id, data))
+        if fx.writes and self.bus_pos != self._pos_saved:
+            fx.writes[POSITION_KEY] = msgspec.msgpack.encode(self.bus_pos)
+            self._pos_saved, self._pos_saved_at = self.bus_pos, time.monotonic()
         await self.store.commit(fx.writes, seen)
         for event in fx.events:
             await self._publish(event)

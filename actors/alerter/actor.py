@@ -57,6 +57,7 @@ class AlerterActor(BaseActor):
 
     config_type: ClassVar[type[msgspec.Struct] | None] = AlerterConfig
     gates_trading: ClassVar[bool | None] = False
+    replays_bus: ClassVar[bool] = True
     subscriptions: ClassVar[tuple[str, ...]] = (
         "TradingStateChanged",
         "ChildStarted",
@@ -71,6 +72,7 @@ class AlerterActor(BaseActor):
         "OrderRejected",
         "OrderFilled",
         "StrategyFailed",
+        "BusEventsLost",
         "BadMessageSeen",
         "TamperingDetected",
         "AdminCommandReceived",

@@ -146,6 +146,8 @@ RULES: Mapping[str, AlertRule] = {
     # The heartbeat actor killed a hung process (YELLOW) or asked for a halt (RED).
     "HeartbeatAction": AlertRule(_by_field("action", _HEARTBEAT_ACTION_SEVERITY)),
     "StrategyFailed": AlertRule(_always(Severity.YELLOW)),
+    # A restarted subscriber could not be given every event it missed: an audit gap.
+    "BusEventsLost": AlertRule(_always(Severity.YELLOW)),
     # Bad bytes can arrive by the thousand (a misconfigured peer): one summary per window.
     "BadMessageSeen": AlertRule(
         _always(Severity.YELLOW), coalesce_window_s=REJECTION_WINDOW_S, coalesce_key="socket"

@@ -56,6 +56,7 @@ class BreakerActor(BaseActor):
     """Circuit breaker: drawdown from peak, consecutive losses, Sharpe floor, daily loss."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = BreakerActorConfig
+    replays_bus: ClassVar[bool] = True
     subscriptions: ClassVar[tuple[str, ...]] = (
         "EquityUpdated", "OrderFilled", "TradingStateChanged",
     )

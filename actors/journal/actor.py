@@ -20,6 +20,7 @@ from actors._runtime.messages import JournalAnchored, Message, TreeLiveness
 from actors.journal.chain import Entry
 from actors.journal.config import JournalConfig
 from actors.journal.layout import RawLine, list_days, read_lines
+from actors.journal.recent import RecentIds, tail_msg_ids
 from actors.journal.torn import check_line
 from actors.journal.writer import JournalWriter
 
@@ -32,6 +33,7 @@ class JournalActor(BaseActor):
 
     config_type: ClassVar[type[msgspec.Struct] | None] = JournalConfig
     subscriptions: ClassVar[tuple[str, ...]] = ("*",)
+    replays_bus: ClassVar[bool] = True
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
         """Open the journal: resume from its last good entry, recording a torn line if any."""
@@ -39,6 +41,7 @@ class JournalActor(BaseActor):
         self.exclude = set(cfg.exclude)
         self.writer = JournalWriter(self.state_dir, fsync=cfg.fsync)
         self.writer.open()
+        self.recent = RecentIds([])
         self.iterations = self.writer.head.seq
         self.last_live: bool | None = None
         raw = snapshot.get(ANCHORED_KEY)
@@ -51,8 +54,10 @@ class JournalActor(BaseActor):
         return {"iterations": head.seq, "head": head.hash[:16], "anchored": self.anchored or ""}
 
     def on_ready(self) -> None:
-        """Anchor every finished day whose anchor never went out (down over midnight, or a
-        crash between the rollover and its publication)."""
+        """Learn what was recorded last (a replay must not record it twice), then anchor every
+        finished day whose anchor never went out (down over midnight, or a crash between the
+        rollover and its publication)."""
+        self.recent = RecentIds(tail_msg_ids(self.state_dir))
         current = self.writer.day
         for day in list_days(self.state_dir):
             if current is None or day >= current:
@@ -74,8 +79,8 @@ class JournalActor(BaseActor):
         """Append one event (liveness verdicts only when they change)."""
         msg = env.payload
         name = type(msg).__name__
-        if name in self.exclude:
-            return
+        if name in self.exclude or env.msg_id in self.recent:
+            return  # excluded, or replayed after a restart though already recorded
         if isinstance(msg, TreeLiveness):
             if msg.live == self.last_live:
                 return
@@ -89,9 +94,11 @@ class JournalActor(BaseActor):
         except ValueError as exc:
             # A value JSON cannot carry (NaN, Inf): record that it happened, never drop it.
             self.writer.append(
-                "UnjournalableEvent", {"event": name, "error": str(exc), "repr": repr(msg)[:2000]},
+                "UnjournalableEvent",
+                {"event": name, "error": str(exc), "repr": repr(msg)[:2000], "msg_id": env.msg_id},
                 at=env.sent_at,
             )
+        self.recent.add(env.msg_id)
         self.iterations = self.writer.head.seq
         if before_day is not None and self.writer.day != before_day and before.seq > 0:
             # Rollover: the entry before this one was the finished day's last.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -289,6 +290,9 @@ def test_journal_actor_killed_50_times_while_busy_verifies(tree_factory: Any) ->
     journal_text = b"".join(
         path.read_bytes() for path in sorted((tree.state_dir / "journal").glob("*.md"))
     )
+    # Replay after each restart brings back what was missed, never twice (ids are unique).
+    ids = re.findall(rb'"msg_id":"([0-9a-f]+)"', journal_text)
+    assert len(ids) == len(set(ids)), "an event was recorded twice"
     recorded = journal_text.count(b"| TornEntryDetected |")
     assert len(report["torn_entries"]) >= recorded
     if recorded == 0:
