@@ -107,7 +107,8 @@ class AdminServer:
     def _serve(self, body: bytes) -> AnyReply:
         try:
             request = REQUEST_DECODER.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            # msgspec raises UnicodeDecodeError, not DecodeError, for a string that is not UTF-8.
             self.bad += 1
             self.log.warning("bad_admin_request", reason=str(exc), count=self.bad)
             return ErrorReply(error=f"bad request: {exc}")

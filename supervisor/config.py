@@ -4,6 +4,7 @@ frozen structs that reject unknown keys with an error naming the key and the fil
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -98,14 +99,40 @@ def default_path() -> Path:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib's parser recurses once per nesting level
+        raise ConfigError(f"config file {path} nests arrays or tables too deeply") from exc
+    _check_finite(doc, path)
+    return doc
+
+
+def _check_finite(doc: dict[str, Any], path: Path) -> None:
+    """Refuse ``nan`` and ``inf`` anywhere: every comparison with NaN is False, so a NaN limit
+    or period would silently switch its rule off, and no setting means "infinite"."""
+    stack: list[tuple[str, object]] = list(doc.items())
+    while stack:  # iterative: a deeply nested document must not overflow the stack here
+        key, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(
+                f"config error in {path}: key '{key}': {value} is not a finite number"
+            )
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", v) for i, v in enumerate(value))
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -119,10 +146,11 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# A key may hold backticks and newlines: match the field lazily up to the end of the text.
 _UNKNOWN = re.compile(
-    r"Object contains unknown field `(?P<field>[^`]+)`(?: - at `\$(?P<at>[^`]*)`)?"
+    r"Object contains unknown field `(?P<field>.*?)`(?: - at `\$(?P<at>[^`]*)`)?\Z", re.DOTALL
 )
-_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<at>[^`]*)`)?$")
+_AT = re.compile(r"(?P<msg>.*?)(?: - at `\$(?P<at>[^`]*)`)?\Z", re.DOTALL)
 
 
 def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
@@ -138,6 +166,18 @@ def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
     return (m["at"] or "").lstrip(".") or "(top level)", m["msg"]
 
 
+def _name_child(raw: dict[str, Any], key: str) -> str:
+    """msgspec writes a dict key as ``[...]``: find which ``[children.NAME]`` spec is bad."""
+    if not key.startswith("children[...]") or not isinstance(raw.get("children"), dict):
+        return key
+    for name, spec in raw["children"].items():
+        try:
+            msgspec.convert(spec, ChildSpec)
+        except msgspec.ValidationError:
+            return f"children.{name}" + key.removeprefix("children[...]")
+    return key
+
+
 def load(path: Path | None = None) -> Config:
     """The effective config: the default, with ``path`` (keys it changes only) merged over it."""
     base_path = default_path()
@@ -150,6 +190,7 @@ def load(path: Path | None = None) -> Config:
         config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
         key, problem = _describe(exc)
+        key = _name_child(raw, key)
         raise ConfigError(f"config error in {source}: key '{key}': {problem}") from exc
     _check(config, source)
     return config
@@ -179,7 +220,19 @@ def _check(config: Config, source: Path) -> None:
             f"config error in {source}: key 'heartbeat.stall_timeout_s': must exceed "
             f"children.orchestrator.shutdown_s ({orch.shutdown_s} s), or a drain looks like a stall"
         )
-    admin = config.admin
+    _check_admin(config.admin, source)
+    if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
+        raise ConfigError(
+            f"config error in {source}: key 'supervisor.intensity'/'period_s': need "
+            "intensity >= 0 and period_s > 0"
+        )
+
+
+_Z85_KEY = re.compile(r"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}")
+"""A CURVE public key in Z85 text: 40 characters of the Z85 alphabet."""
+
+
+def _check_admin(admin: AdminConfig, source: Path) -> None:
     if admin.tcp and not (admin.curve_secret_key_file and admin.curve_allowed_clients):
         raise ConfigError(
             f"config error in {source}: key 'admin.tcp': a TCP admin endpoint needs CURVE "
@@ -187,11 +240,13 @@ def _check(config: Config, source: Path) -> None:
         )
     if admin.tcp and not admin.tcp.startswith("tcp://"):
         raise ConfigError(f"config error in {source}: key 'admin.tcp': not a tcp:// endpoint")
-    if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
-        raise ConfigError(
-            f"config error in {source}: key 'supervisor.intensity'/'period_s': need "
-            "intensity >= 0 and period_s > 0"
-        )
+    for index, key in enumerate(admin.curve_allowed_clients):
+        # Checked here: the ZAP handler's Z85 decoder would fail at start with a bare KeyError.
+        if not _Z85_KEY.fullmatch(key):
+            raise ConfigError(
+                f"config error in {source}: key 'admin.curve_allowed_clients[{index}]': "
+                "not a Z85 CURVE public key (40 characters)"
+            )
 
 
 def digest(config: Config) -> str:

@@ -69,4 +69,8 @@ class Codec:
             env: Envelope[Message] = self._decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise BadMessage(f"undecodable envelope ({len(data)} bytes): {exc}") from exc
+        except UnicodeDecodeError as exc:  # msgspec lets this through for a non-UTF-8 string
+            raise BadMessage(
+                f"undecodable envelope ({len(data)} bytes): a string is not UTF-8 ({exc.reason})"
+            ) from exc
         return env

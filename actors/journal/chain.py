@@ -48,6 +48,8 @@ _SEQ_RE = re.compile(r"[0-9]{6,}")
 _AT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _EVENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,79}")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
+_SEQ_MAX_DIGITS = 19
+"""Longest ``seq`` text parsed (an int64 has 19 digits); longer is malformed, not a crash."""
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -241,20 +243,35 @@ def _parse(line: str) -> tuple[Entry, str]:
     if len(tail) != 3:
         raise MalformedEntry("line has fewer than 6 ' | '-separated parts")
     fields_json, prev_part, hash_part = tail
-    if _SEQ_RE.fullmatch(seq_text) is None or f"{int(seq_text):06d}" != seq_text:
-        raise MalformedEntry(f"seq {seq_text!r} is not a decimal zero-padded to 6 digits")
-    seq = int(seq_text)
-    if seq < 1:
-        raise MalformedEntry("seq 0 is reserved for the genesis")
+    seq = _seq_part(seq_text)
     _check_at(at, MalformedEntry)
     if _EVENT_RE.fullmatch(event) is None:
         raise MalformedEntry(f"event name {event!r} is not a valid event name")
     prev = _hex_part(prev_part, "prev")
     digest = _hex_part(hash_part, "hash")
+    fields = _fields_part(fields_json)
+    entry = Entry(seq=seq, at=at, event=event, fields=fields, prev=prev, hash=digest)
+    return entry, fields_json
+
+
+def _seq_part(text: str) -> int:
+    if len(text) > _SEQ_MAX_DIGITS:  # int() refuses over 4,300 digits with a ValueError
+        raise MalformedEntry(f"seq has {len(text)} characters; at most {_SEQ_MAX_DIGITS}")
+    if _SEQ_RE.fullmatch(text) is None or f"{int(text):06d}" != text:
+        raise MalformedEntry(f"seq {text!r} is not a decimal zero-padded to 6 digits")
+    seq = int(text)
+    if seq < 1:
+        raise MalformedEntry("seq 0 is reserved for the genesis")
+    return seq
+
+
+def _fields_part(fields_json: str) -> dict[str, Any]:
     try:
         fields = json.loads(fields_json)
     except ValueError as exc:
         raise MalformedEntry(f"fields are not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedEntry("fields JSON nests arrays or objects too deeply") from exc
     if not isinstance(fields, dict):
         raise MalformedEntry("fields are not a JSON object")
     try:
@@ -262,10 +279,11 @@ def _parse(line: str) -> tuple[Entry, str]:
     except InvalidJournalValue as exc:
         # json.loads accepts NaN/Infinity literals; the journal never writes them.
         raise MalformedEntry(f"fields hold a value the journal never writes: {exc}") from exc
+    except RecursionError as exc:  # decoded just under the limit, too deep to encode again
+        raise MalformedEntry("fields JSON nests arrays or objects too deeply") from exc
     if canonical != fields_json:
         raise MalformedEntry("fields JSON is not in canonical form (sorted keys, compact)")
-    entry = Entry(seq=seq, at=at, event=event, fields=fields, prev=prev, hash=digest)
-    return entry, fields_json
+    return fields
 
 
 def _hex_part(part: str, name: str) -> str:

@@ -257,8 +257,11 @@ def _link_problem(link: _Link, entry: Entry, line: RawLine) -> str | None:
 
 def _day_boundary_problem(link: _Link, entry: Entry, line: RawLine) -> str:
     assert link.day is not None  # only called across a day boundary
-    gap_days = (date.fromisoformat(line.day) - date.fromisoformat(link.day)).days - 1
     previous = file_location(link.day)
+    try:
+        gap_days = (date.fromisoformat(line.day) - date.fromisoformat(link.day)).days - 1
+    except ValueError:  # a file named like a day that is not a date (2026-11-99.md)
+        gap_days = 1
     what = (
         f"a day file between {link.day} and {line.day} is missing (or the end of {previous} "
         "was cut)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import math
 import random
 from collections.abc import Callable, Iterator
@@ -94,13 +95,18 @@ class CsvBar:
 
 def _timestamp(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        pass
-    parsed = dt.datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.timestamp()
+        parsed = dt.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        try:
+            value = parsed.timestamp()
+        except OverflowError as exc:  # year 1 with a positive offset falls before year 1 in UTC
+            raise ValueError(str(exc)) from exc
+    if not math.isfinite(value):  # NaN would compare as neither earlier nor later than a bar
+        raise ValueError(f"{text!r} is not finite")
+    return value
 
 
 def load_csv(path: Path, default_instrument: str) -> list[CsvBar]:
@@ -108,16 +114,22 @@ def load_csv(path: Path, default_instrument: str) -> list[CsvBar]:
 
     Raises:
         FeedError: ``<path>:<line>: <what is wrong>`` for a missing file or column, an empty
-            file, a value that is not a number, NaN/Inf, a price <= 0, a negative volume,
-            ``high < low``, or a timestamp earlier than the row before.
+            file, bytes that are not UTF-8 or not CSV, a value that is not a number, NaN/Inf
+            (timestamps included), a price <= 0, a negative volume, ``high < low``, a row with
+            no instrument when none is configured, or a timestamp earlier than the row before.
     """
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise FeedError(f"{path}: cannot open the CSV feed: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8-sig")  # -sig: a spreadsheet's byte-order mark is no column
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FeedError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from exc
     bars: list[CsvBar] = []
-    with handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
@@ -134,6 +146,9 @@ def load_csv(path: Path, default_instrument: str) -> list[CsvBar]:
                 bars[-1].closes[instrument] = close
             else:
                 bars.append(CsvBar(bar_ts, {instrument: close}))
+    except csv.Error as exc:  # e.g. a field over csv's size limit
+        # DictReader's own line_num is only updated after a row parsed; its reader's is current.
+        raise FeedError(f"{path}:{reader.reader.line_num}: not readable as CSV: {exc}") from exc
     if not bars:
         raise FeedError(f"{path}:1: no bars after the header")
     return bars
@@ -146,7 +161,7 @@ def _row(
     try:
         bar_ts = _timestamp(raw_ts)
     except ValueError:
-        raise FeedError(f"{path}:{line}: timestamp {raw_ts!r} is neither epoch seconds "
+        raise FeedError(f"{path}:{line}: timestamp {raw_ts!r} is neither finite epoch seconds "
                         "nor ISO 8601") from None
     values: dict[str, float] = {}
     for column in ("open", "high", "low", "close", "volume"):
@@ -165,6 +180,9 @@ def _row(
     if values["high"] < values["low"]:
         raise FeedError(f"{path}:{line}: high {values['high']} is below low {values['low']}")
     instrument = (row.get("instrument") or "").strip() or default_instrument
+    if not instrument:
+        raise FeedError(f"{path}:{line}: no instrument in the row, and [orchestrator.feed] "
+                        "instruments is empty")
     return bar_ts, instrument, values["close"]
 
 
@@ -176,7 +194,7 @@ class CsvReplayFeed:
         if not config.path:
             raise FeedError("feed kind 'csv' needs [orchestrator.feed] path")
         self.path = Path(config.path)
-        self.bars = load_csv(self.path, config.instruments[0])
+        self.bars = load_csv(self.path, config.instruments[0] if config.instruments else "")
         self.prices: dict[str, float] = dict(last_prices or {})
 
     def step(self, iteration: int, now: float) -> tuple[float, dict[str, float]] | None:
