@@ -6,10 +6,14 @@ import argparse
 import getpass
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:
+    from actors.journal.verify import VerifyReport
 
 # Exit statuses scripts can rely on.
 EXIT_OK = 0
@@ -37,7 +41,28 @@ def _parser() -> argparse.ArgumentParser:
         verbs = grp.add_subparsers(dest="verb", required=True)
         _dirs(verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds"),
               json_flag=True)
+    _drill_parser(sub)
     return p
+
+
+def _drill_parser(sub: Any) -> None:
+    """``drill {crash,hang,kill-supervisor,kill-switch}``; exit 0 only if every invariant held."""
+    drill = sub.add_parser("drill", help="run a crash-recovery drill against the running tree")
+    kinds = drill.add_subparsers(dest="scenario", required=True)
+    for name, text in (("crash", "SIGKILL a child; it must be restarted"),
+                       ("hang", "SIGSTOP a child until the heartbeat actor kills it"),
+                       ("kill-supervisor", "SIGKILL the supervisor; whatever runs it restarts it"),
+                       ("kill-switch", "halt through the admin socket, timed")):
+        cmd = kinds.add_parser(name, help=text)
+        _dirs(cmd)
+        cmd.add_argument("--json", action="store_true", help="the report as one JSON object")
+        cmd.add_argument("--timeout", type=float, default=30.0,
+                         help="seconds to wait for detection and for recovery (default 30)")
+        if name in ("crash", "hang"):
+            cmd.add_argument("--actor", required=True, help="the child to act on")
+        if name in ("hang", "kill-switch"):
+            cmd.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                             help="resume trading if the drill halted it (default: resume)")
 
 
 def _dirs(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -68,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             return _status(dirs.run, args.json, args.timeout)
         if args.command in ("halt", "reduce", "resume"):
             return _operator(args.command, args.reason, dirs, args.json, args.timeout)
-        if args.command == "halts":
-            return _halts_verify(dirs.state, args.json)
-        return _journal_verify(dirs.state, args.json)
+        if args.command == "drill":
+            return _drill(args, config, dirs)
+        verify = _halts_verify if args.command == "halts" else _journal_verify
+        return verify(dirs.state, args.json)
     except (SupervisorError, EndpointError) as exc:
         print(f"quantfund: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -193,9 +219,26 @@ def _halts_verify(state_dir: Path, as_json: bool) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _journal_verify(state_dir: Path, as_json: bool) -> int:
+@dataclass(frozen=True)
+class JournalCheck:
+    """What ``journal verify`` found: the chain report and the anchors it was checked against."""
+
+    report: VerifyReport
+    """The chain walk."""
+    ok: bool
+    """The chain holds and no day is anchored twice with different hashes."""
+    anchors: dict[str, str]
+    """Day -> final hash, from the halts store."""
+    conflicts: list[str]
+    """Days anchored twice with different hashes."""
+    note: str
+    """Why the anchors were not (all) used, or ''."""
+
+
+def journal_check(state_dir: Path) -> JournalCheck:
     """Verify the journal's chain, and each finished day's tail against its anchor: the final
-    hashes kept in the halts store (rows of kind ``anchor``, read read-only)."""
+    hashes kept in the halts store (rows of kind ``anchor``, read read-only). Shared by
+    ``journal verify`` and the drills' invariants."""
     import json
     import sqlite3
 
@@ -228,7 +271,14 @@ def _journal_verify(state_dir: Path, as_json: bool) -> int:
             note = f"anchors unreadable in {halts} ({exc}): day tails not checked"
             anchors = {}
     report = verify(state_dir, anchors=anchors)
-    ok = report.ok and not conflicts
+    return JournalCheck(report, report.ok and not conflicts, anchors, conflicts, note)
+
+
+def _journal_verify(state_dir: Path, as_json: bool) -> int:
+    """``journal verify``: print ``journal_check``'s findings; exit 0 only if the chain holds."""
+    check = journal_check(state_dir)
+    report, ok, anchors = check.report, check.ok, check.anchors
+    conflicts, note = check.conflicts, check.note
     if as_json:
         data = msgspec.to_builtins(report)
         data.update(ok=ok, anchors_checked=len(anchors), anchor_conflicts=conflicts, note=note)
@@ -248,6 +298,25 @@ def _journal_verify(state_dir: Path, as_json: bool) -> int:
     if note:
         print(f"  note: {note}")
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _drill(args: argparse.Namespace, config: Any, dirs: Any) -> int:
+    """``drill SCENARIO``: run it, print the report; exit 0 only if every invariant held."""
+    from supervisor.drill import scenarios
+    from supervisor.drill.report import render, to_json
+
+    drill = scenarios.Drill(run_dir=dirs.run, state_dir=dirs.state, config=config,
+                            timeout_s=args.timeout, resume=getattr(args, "resume", True))
+    if args.scenario == "crash":
+        report = scenarios.crash(drill, args.actor)
+    elif args.scenario == "hang":
+        report = scenarios.hang(drill, args.actor)
+    elif args.scenario == "kill-supervisor":
+        report = scenarios.kill_supervisor(drill)
+    else:
+        report = scenarios.kill_switch(drill)
+    print(to_json(report) if args.json else render(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def entry() -> int:

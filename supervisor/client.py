@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import zmq
 
 from actors._runtime import endpoints
@@ -31,7 +32,12 @@ def request(
         sock.send_multipart([b"", ENCODER.encode(req)])
         if not sock.poll(int(timeout_s * 1000), zmq.POLLIN):
             raise AdminUnavailable(f"supervisor did not answer within {timeout_s} s at {endpoint}")
-        reply: AnyReply = REPLY_DECODER.decode(sock.recv_multipart()[-1])
+        raw = sock.recv_multipart()[-1]
+        try:
+            reply: AnyReply = REPLY_DECODER.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            # Not knowing what happened is treated as no answer: `halt` then writes the store.
+            raise AdminUnavailable(f"unreadable reply from {endpoint}: {exc}") from exc
         return reply
     finally:
         sock.close(linger=0)
