@@ -781,6 +781,46 @@ def up_sigkill_actor(ctx: Ctx) -> None:
     ctx.systemctl("stop", QF_UNIT, timeout=60)
 
 
+def drill(ctx: Ctx, *args: str) -> tuple[int, dict[str, Any], str]:
+    """``quantfund drill ARGS --json`` as root against the service's real run and state dirs."""
+    env = {**os.environ, "PYTHONPATH": str(ctx.project), "PYTHONDONTWRITEBYTECODE": "1"}
+    argv = [ctx.venv_bin("quantfund"), "drill", *args, "--json", "--timeout", "60",
+            "--run-dir", QF_RUN_DIR, "--state-dir", str(QF_STATE_DIR)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=150, check=False, env=env)
+    try:
+        report: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        report = {}
+    return done.returncode, report, done.stdout + done.stderr
+
+
+@scenario
+def up_drills(ctx: Ctx) -> None:
+    """The drills against the real tree under the project's unit: a crash of execution and the
+    kill switch pass; kill-supervisor passes because systemd (Restart=on-failure) restarts the
+    SIGKILLed supervisor: NRestarts=1, a new MainPID, the unit active again."""
+    _props, main = start_up(ctx)
+    if main is None:
+        return
+    serving, waited = wait_status(
+        ctx, lambda s: all(a.get("alive") and a.get("last_heartbeat_age_s") is not None
+                           for a in s.get("actors", [])), timeout=30)
+    if not ctx.check("all_serving", serving is not None, f"after {waited:.2f} s"):
+        return
+    for args in (("crash", "--actor", "execution"), ("kill-switch",), ("kill-supervisor",)):
+        code, report, text = drill(ctx, *args)
+        ctx.artifact(f"drill-{args[0]}.txt", text)
+        ctx.check(f"drill_{args[0].replace('-', '_')}_passes",
+                  code == 0 and report.get("ok") is True,
+                  f"exit {code}, violations {report.get('violations')}, notes "
+                  f"{report.get('notes')}; see drill-{args[0]}.txt")
+    props = ctx.show(QF_UNIT, "MainPID", "NRestarts", "ActiveState")
+    ctx.check("systemd_restarted_the_supervisor",
+              props.get("NRestarts") == "1" and props.get("MainPID") not in (None, "0", main)
+              and props.get("ActiveState") == "active", props)
+    ctx.systemctl("stop", QF_UNIT, timeout=60)
+
+
 POSITION_KEYS = ("cash", "fills", "orders")
 
 

@@ -166,3 +166,11 @@ def test_up_stop_drains_right_to_left(tmp_path: Path) -> None:
     heartbeat, alerter, journal in that order; the supervisor exits 0 (Result=success) in well
     under TimeoutStopSec=30; systemd SIGKILLs nothing; the unit's cgroup is left empty."""
     run_scenario("up_stop_drains", tmp_path)
+
+
+@pytest.mark.usefixtures("systemd_harness")
+def test_drills_pass_under_systemd_which_restarts_a_killed_supervisor(tmp_path: Path) -> None:
+    """`quantfund drill` crash (execution), kill-switch and kill-supervisor each exit 0 against
+    the real tree under the project's unit; the killed supervisor is restarted by systemd
+    (NRestarts=1, new MainPID)."""
+    run_scenario("up_drills", tmp_path, timeout=240)
