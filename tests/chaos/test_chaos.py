@@ -12,7 +12,7 @@ import pytest
 
 from tests.chaos.harness import TARGETS, Chaos
 
-FAULTS = int(os.environ.get("QUANTFUND_CHAOS_FAULTS", "150"))
+FAULTS = int(os.environ.get("QUANTFUND_CHAOS_FAULTS", "250"))
 SEED = int(os.environ.get("QUANTFUND_CHAOS_SEED", "7"))
 
 
