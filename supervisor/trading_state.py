@@ -41,7 +41,7 @@ from types import MappingProxyType
 
 import msgspec
 
-from actors._runtime.trading import TradingState
+from actors._runtime.trading import TradingState, allows_order
 from supervisor.errors import InvalidTransition
 
 __all__ = [
@@ -167,21 +167,3 @@ def allows_new_orders(state: TradingState) -> bool:
     a caller that can tell reducing orders apart uses ``allows_order`` instead.
     """
     return allows_order(state, reduces_exposure=False)
-
-
-def allows_order(state: TradingState, reduces_exposure: bool) -> bool:
-    """Whether ``state`` allows an order that does, or does not, reduce exposure.
-
-    Args:
-        state: The trading state in force.
-        reduces_exposure: True when the order only brings a position closer to flat.
-
-    Returns:
-        ``ACTIVE``: always; ``REDUCING``: only when ``reduces_exposure``; ``PAUSED`` and
-        ``HALTED``: never.
-    """
-    if state is TradingState.ACTIVE:
-        return True
-    if state is TradingState.REDUCING:
-        return reduces_exposure
-    return False

@@ -33,3 +33,21 @@ class TradingStateChanged(Event, frozen=True, forbid_unknown_fields=True, tag=Tr
     """Why."""
     seq: int
     """Sequence number of the halts-store row that recorded it."""
+
+
+def allows_order(state: TradingState, reduces_exposure: bool) -> bool:
+    """Whether ``state`` allows an order that does, or does not, reduce exposure.
+
+    Args:
+        state: The trading state in force.
+        reduces_exposure: True when the order only brings a position closer to flat.
+
+    Returns:
+        ``ACTIVE``: always; ``REDUCING``: only when ``reduces_exposure``; ``PAUSED`` and
+        ``HALTED``: never.
+    """
+    if state is TradingState.ACTIVE:
+        return True
+    if state is TradingState.REDUCING:
+        return reduces_exposure
+    return False

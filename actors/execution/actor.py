@@ -25,7 +25,7 @@ from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
-from actors._runtime.trading import TradingState, TradingStateChanged
+from actors._runtime.trading import TradingState, TradingStateChanged, allows_order
 from actors.execution import gate
 from actors.execution.brokers import BrokerOrder, BrokerReport, make_broker
 from actors.execution.config import ExecutionConfig
@@ -42,7 +42,6 @@ from actors.execution.messages import (
     SubmitOrder,
 )
 from actors.execution.portfolio import Portfolio
-from supervisor.trading_state import allows_order
 
 FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
