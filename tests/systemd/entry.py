@@ -750,14 +750,7 @@ def up_sigkill_actor(ctx: Ctx) -> None:
     ctx.check("old_pid_gone", not pid_alive(old), f"pid {old}")
     # Past WatchdogSec=5: had the tree stopped pinging, systemd would have restarted it by now.
     time.sleep(max(0.0, 7.0 - (time.monotonic() - killed_at)))
-    props = ctx.show(QF_UNIT, "MainPID", "NRestarts", "ActiveState")
-    ctx.check(
-        "systemd_did_not_restart",
-        props.get("MainPID") == main
-        and props.get("NRestarts") == "0"
-        and props.get("ActiveState") == "active",
-        props,
-    )
+    check_not_restarted(ctx, main)
     final = qf_status(ctx)
     ctx.artifact("status.json", json.dumps(final, indent=2))
     ctx.check(
@@ -779,6 +772,18 @@ def up_sigkill_actor(ctx: Ctx) -> None:
         "see journal.txt",
     )
     ctx.systemctl("stop", QF_UNIT, timeout=60)
+
+
+def check_not_restarted(ctx: Ctx, main: str) -> None:
+    """systemd left the unit alone: same MainPID, NRestarts=0, still active."""
+    props = ctx.show(QF_UNIT, "MainPID", "NRestarts", "ActiveState")
+    ctx.check(
+        "systemd_did_not_restart",
+        props.get("MainPID") == main
+        and props.get("NRestarts") == "0"
+        and props.get("ActiveState") == "active",
+        props,
+    )
 
 
 def drill(ctx: Ctx, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -941,14 +946,7 @@ def up_sigstop_orchestrator(ctx: Ctx) -> None:
     )  # fmt: skip
     ctx.check("old_orchestrator_gone", not pid_alive(old), f"pid {old} {proc_field(old, 'State')}")
     time.sleep(max(0.0, 10.0 - (time.monotonic() - stopped_at)))
-    props = ctx.show(QF_UNIT, "MainPID", "NRestarts", "ActiveState")
-    ctx.check(
-        "systemd_did_not_restart",
-        props.get("MainPID") == main
-        and props.get("NRestarts") == "0"
-        and props.get("ActiveState") == "active",
-        props,
-    )
+    check_not_restarted(ctx, main)
     final = qf_status(ctx)
     ctx.artifact("status.json", json.dumps(final, indent=2))
     ctx.check(
