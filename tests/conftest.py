@@ -6,8 +6,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.tree import TreeRun
+
+# These machines are shared and noisy: a property must not fail because generating its inputs
+# was slow or one example took long under load. What a property asserts is unchanged.
+settings.register_profile(
+    "quantfund", suppress_health_check=[HealthCheck.too_slow], deadline=None
+)
+settings.load_profile("quantfund")
 
 
 @pytest.fixture
