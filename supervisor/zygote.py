@@ -51,8 +51,14 @@ def become_subreaper() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
 
-def _zygote_main(conn: Any, preload: tuple[str, ...], parent_pid: int) -> None:
-    """Body of the zygote process: preload, keep a warm spare, hand it each request."""
+def _zygote_main(conn: Any, preload: tuple[str, ...], parent_pid: int, parent_end: int) -> None:
+    """Body of the zygote process: preload, keep a warm spare, hand it each request.
+
+    ``parent_end``: the supervisor's end of the pipe, inherited by the fork. Closed here, so
+    that the supervisor closing it is an end-of-file for the zygote (a clean, immediate exit).
+    """
+    with contextlib.suppress(OSError):
+        os.close(parent_end)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent_pid:
@@ -165,7 +171,7 @@ class Zygote:
         self._conn, child_conn = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
             target=_zygote_main,
-            args=(child_conn, preload, os.getpid()),
+            args=(child_conn, preload, os.getpid(), self._conn.fileno()),
             name="quantfund-zygote",
             daemon=True,
         )

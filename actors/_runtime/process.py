@@ -46,7 +46,7 @@ from actors._runtime.replay import (
     ReplayRequest,
 )
 from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import_actor
-from actors._runtime.store import StateStore
+from actors._runtime.store import SEEN_KEEP, StateStore
 from actors._runtime.trading import TradingStateChanged
 
 _OUTBOX = "_out/"
@@ -398,6 +398,8 @@ class Runtime:
             self.name, fx.reply if fx.reply is not None else Ack(), correlation_id=env.msg_id
         )
         self.seen[env.msg_id] = reply
+        while len(self.seen) > SEEN_KEEP:  # as the store prunes: memory stays bounded
+            del self.seen[next(iter(self.seen))]
         deferred, fx.deferred = fx.deferred, []
         await self._apply(fx, seen={env.msg_id: reply})
         await self.router.send_multipart([identity, reply])
