@@ -94,9 +94,11 @@ class KillSwitch:
         for old in [s for s in self.acks if s < self.seq - 100]:  # keep memory bounded
             for table in (self.acks, self.changed_at, self.waiting):
                 table.pop(old, None)
+        # Published before it is logged: the line (rendered, written to a pipe) is not on the
+        # kill switch's path; the row in the halts store, committed above, is.
+        self.publish(event)
         self.log.warning("trading_state_changed", previous=previous.value, state=target.value,
                          source=source.value, who=who, reason=reason, seq=self.seq)
-        self.publish(event)
         return event
 
     def audit(self, kind: RowKind, *, source: Source, who: str, reason: str,
