@@ -60,6 +60,7 @@ def main() -> int:
     acks: list[float] = []
     cancels: list[float] = []
     cancelled_counts: list[int] = []
+    by_actor: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="qfk") as tmp:
         tree = TreeRun(Path(tmp), CONFIG)
         ctx = zmq.Context()
@@ -89,6 +90,8 @@ def main() -> int:
                 line = tree.wait_for("trading_state_acked", lambda ln, s=reply.seq: ln["seq"] == s,
                                      after=mark)
                 acks.append((_ts(line) - t_wall) * 1000)
+                for actor, ms in line.get("by_actor_ms", {}).items():
+                    by_actor.setdefault(actor, []).append(float(ms))
                 last, n = 0, 0
                 deadline = time.monotonic() + 0.2
                 while time.monotonic() < deadline:
@@ -116,6 +119,10 @@ def main() -> int:
               f"{statistics.median(cancels):>10.2f}{pct(cancels, 99):>10.2f}{max(cancels):>10.2f}")
         print(f"orders cancelled per halt: median {statistics.median(cancelled_counts)}, "
               f"halts with open orders {len(cancels)}/{args.halts}")
+    print("from the transition (persisted, about to publish) to each actor's ack:")
+    for actor, values in sorted(by_actor.items()):
+        print(f"  {actor:<42}{statistics.median(values):>10.2f}{pct(values, 99):>10.2f}"
+              f"{max(values):>10.2f}")
     return 0
 
 
