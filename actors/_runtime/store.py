@@ -12,7 +12,9 @@ that callers need not change if a store ever needs a thread again.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +22,14 @@ from pathlib import Path
 # How many processed command ids are remembered for dedupe; older ones are pruned. A sender
 # retries within seconds, so this bounds the table without weakening exactly-once in practice.
 SEEN_KEEP = 10_000
+
+# With synchronous=NORMAL a commit is in the OS's page cache when it returns: it survives the
+# death of any process, and the WAL is fsynced only at checkpoints. A thread fsyncs the WAL at
+# most this long after a commit, off the event loop, so that an OS crash or a power loss can
+# take at most the last ~this many seconds of commits, not the kernel's writeback delay (~30 s).
+# SQLite's WAL is a chain of checksummed frames: what survives is always a prefix of the
+# commits, never a later one without an earlier one. See docs/adr/0003.
+WAL_SYNC_INTERVAL_S = 0.05
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -32,12 +42,13 @@ CREATE TABLE IF NOT EXISTS seen (
 class StateStore:
     """Access to one actor's SQLite state file."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, *, wal_sync: bool = False) -> None:
         """Wrap an open connection; use ``StateStore.open``."""
         self._db = db
         self.path = path
         self.last_commit = time.monotonic()
         self._commits = 0
+        self._syncer = _WalSyncer(path.with_name(path.name + "-wal")) if wal_sync else None
 
     @classmethod
     async def open(cls, path: Path, *, synchronous: str = "FULL") -> StateStore:
@@ -49,7 +60,7 @@ class StateStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.executescript(_SCHEMA)
-        return cls(db, path)
+        return cls(db, path, wal_sync=synchronous == "NORMAL")
 
     async def load(self) -> tuple[dict[str, bytes], dict[str, bytes]]:
         """Everything persisted: the key-value state and the remembered command replies."""
@@ -95,10 +106,48 @@ class StateStore:
             db.execute("ROLLBACK")
             raise
         self.last_commit = time.monotonic()
+        if self._syncer is not None:
+            self._syncer.dirty.set()
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (a last checkpoint syncs what is left)."""
+        if self._syncer is not None:
+            self._syncer.stop()
         self._db.close()
+
+
+class _WalSyncer(threading.Thread):
+    """fsyncs a WAL file soon after commits (``WAL_SYNC_INTERVAL_S``), never on the loop."""
+
+    def __init__(self, wal: Path) -> None:
+        super().__init__(name="wal-sync", daemon=True)
+        self.wal = wal
+        self.dirty = threading.Event()
+        self._stopping = False
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            self.dirty.wait()
+            if self._stopping:
+                return
+            time.sleep(WAL_SYNC_INTERVAL_S)  # one fsync for every commit of the interval
+            self.dirty.clear()
+            try:
+                fd = os.open(self.wal, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)  # the file's data, whichever descriptor wrote it
+            except OSError:
+                pass  # SQLite's own sync at the next checkpoint still happens
+            finally:
+                os.close(fd)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.dirty.set()
+        self.join(timeout=1.0)
 
 
 def read_snapshot(path: Path) -> dict[str, bytes]:
