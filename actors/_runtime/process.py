@@ -275,19 +275,22 @@ class Runtime:
     async def _drain_ready(self, ready: list[tuple[zmq.asyncio.Socket, str]]) -> None:
         """Handle everything queued on the ready sockets (bounded, so timers still run).
 
-        Everything waiting is read first, so that a trading-state change queued behind a
-        backlog takes effect at once (a kill switch must not wait for the work it stops). The
-        rest is handled socket by socket in ``ready``'s order (commands before the bus), each
-        socket in arrival order, in chunks that end with a group commit; between two chunks of
-        the bus, commands that arrived meanwhile go first (an intent must not wait behind a
-        thousand price ticks and the fills they trigger).
+        Everything waiting is read first, and a trading-state change is applied and
+        acknowledged as soon as it is read, so that one queued behind a backlog takes effect at
+        once (a kill switch must not wait for the work it stops). The rest is handled socket by
+        socket in ``ready``'s order (commands before the bus), each socket in arrival order, in
+        chunks that end with a group commit; between two chunks of the bus, commands that
+        arrived meanwhile go first (an intent must not wait behind a thousand price ticks and
+        the fills they trigger).
         """
-        batches = [(sock, label, await self._read(sock, label)) for sock, label in ready]
-        for _sock, _label, batch in batches:
-            for _frames, env in batch:
-                if isinstance(env.payload, TradingStateChanged):
-                    await self._on_trading_state(env)
-        for _sock, label, batch in batches:
+        # The sockets that can carry a trading-state change are read first; ``_read`` applies
+        # and acknowledges one as soon as it is decoded, ahead of everything read with it.
+        first = [r for r in ready if r[1] in ("control", "bus")]
+        batches = {label: await self._read(sock, label) for sock, label in first}
+        batches.update({label: await self._read(sock, label) for sock, label in ready
+                        if label not in batches})
+        for _sock, label in ready:
+            batch = batches[label]
             for start in range(0, len(batch), _CHUNK):
                 if start and label == "bus" and self.router is not None:
                     await self._handle(self.router, "commands")
@@ -313,6 +316,8 @@ class Runtime:
             except BadMessage as exc:
                 await self._bad(label, str(exc))
                 continue
+            if isinstance(env.payload, TradingStateChanged):
+                await self._on_trading_state(env)  # not after the rest of a backlog
             batch.append((frames, env))
         return batch
 
@@ -422,7 +427,7 @@ class Runtime:
             await self._apply(await self.bridge.call(CallKind.DEFERRED, tokens.pop(0)))
 
     async def _apply(self, fx: Effects, seen: dict[str, bytes] | None = None) -> None:
-        """Persist, then publish and send: nothing leaves before the state that caused it."""
+        """Persist, then send and publish: nothing leaves before the state that caused it."""
         sends: list[tuple[str, str, bytes]] = []
         now = time.time()
         for target, command in fx.commands:
@@ -433,10 +438,12 @@ class Runtime:
             fx.writes[_OUTBOX + msg_id] = msgspec.msgpack.encode(out)
             sends.append((target, msg_id, data))
         await self.store.commit(fx.writes, seen)
-        for event in fx.events:
-            await self._publish(event)
+        # Commands first: an intent is on its way before the events of the same step (the
+        # orchestrator's price ticks) wake the hub and every subscriber on these few cores.
         for target, _msg_id, data in sends:
             await self.dealers[target].send(data)
+        for event in fx.events:
+            await self._publish(event)
         for message in fx.control:
             await self.control.send(self.codec.encode(self.name, message))
         if fx.deferred:
