@@ -102,6 +102,9 @@ class ExecutionActor(BaseActor):
             for k, v in snapshot.items()
             if k.startswith("order/")
         }
+        # Orders not final, kept apart: the gate and the cancels look at these on every intent
+        # and every halt, and ``orders`` only grows.
+        self.open = {k: o for k, o in self.orders.items() if o.status in OPEN}
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
@@ -194,7 +197,7 @@ class ExecutionActor(BaseActor):
         """Run the pure gate on ``cmd`` against the book as it will be once open orders fill."""
         cfg: ExecutionConfig = self.config
         positions = self.book.portfolio.signed()
-        for order in self.orders.values():
+        for order in self.open.values():
             if order.status in OPEN:
                 left = order.quantity - order.filled
                 signed = left if order.side is Side.BUY else -left
@@ -274,6 +277,10 @@ class ExecutionActor(BaseActor):
 
     def _save(self, order: OrderRecord) -> None:
         self.orders[order.client_order_id] = order
+        if order.status in OPEN:
+            self.open[order.client_order_id] = order
+        else:
+            self.open.pop(order.client_order_id, None)
         self.put(f"order/{order.client_order_id}", order)
         self._changed()
 
@@ -311,7 +318,7 @@ class ExecutionActor(BaseActor):
                 self._apply_report(order, report)
 
     def _cancel_open(self, reason: str) -> None:
-        open_orders = [o for o in self.orders.values() if o.status is OrderStatus.SUBMITTED]
+        open_orders = [o for o in self.open.values() if o.status is OrderStatus.SUBMITTED]
         if not open_orders:
             return
         reports = self.broker.cancel_all([o.client_order_id for o in open_orders])
