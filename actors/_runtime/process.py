@@ -240,6 +240,7 @@ class Runtime:
         while True:
             if self.drain_requested is not None and await self._drain_step():
                 return
+            self.store.checkpoint_if_due()  # between messages, not inside a commit
             now = time.monotonic()
             deadline = min(next_tick, next_beat, next_retry)
             if self.drain_requested is not None:
