@@ -123,7 +123,7 @@ class StateStore:
             raise
         self.last_commit = time.monotonic()
         if self._syncer is not None:
-            self._syncer.dirty.set()
+            self._syncer.commits += 1  # no wake-up here: the syncer looks on its own clock
             self._since_check += 1
 
     def checkpoint_if_due(self) -> None:
@@ -146,17 +146,18 @@ class _WalSyncer(threading.Thread):
     def __init__(self, path: Path) -> None:
         super().__init__(name="wal-sync", daemon=True)
         self.wal = path.with_name(path.name + "-wal")
-        self.dirty = threading.Event()
-        self._stopping = False
+        self.commits = 0
+        self._stopping = threading.Event()
         self.start()
 
     def run(self) -> None:
-        while True:
-            self.dirty.wait()
-            if self._stopping:
-                return
-            time.sleep(WAL_SYNC_INTERVAL_S)  # one fsync for every commit of the interval
-            self.dirty.clear()
+        synced = 0
+        # On a clock of its own rather than woken by each commit: a wake-up right after a
+        # commit would compete for the CPU (and the GIL) with the reply that commit guards.
+        while not self._stopping.wait(WAL_SYNC_INTERVAL_S):
+            if self.commits == synced:
+                continue
+            synced = self.commits  # one fsync for every commit of the interval
             try:
                 fd = os.open(self.wal, os.O_RDONLY)
             except FileNotFoundError:
@@ -169,8 +170,7 @@ class _WalSyncer(threading.Thread):
                 os.close(fd)
 
     def stop(self) -> None:
-        self._stopping = True
-        self.dirty.set()
+        self._stopping.set()
         self.join(timeout=1.0)
 
 
