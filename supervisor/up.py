@@ -261,7 +261,7 @@ class Supervisor:
         elif isinstance(msg, RequestTradingState):
             self._on_request_state(identity, env.msg_id, msg)
         elif isinstance(msg, TradingStateAck):
-            self.killswitch.ack(msg.actor, msg.seq)
+            self.killswitch.ack(msg.actor, msg.seq, env.sent_mono_ns)
             child = self.tree.by_name.get(msg.actor)
             if child is not None:
                 child.trading_state_seq = max(child.trading_state_seq or 0, msg.seq)
