@@ -60,6 +60,9 @@ def main() -> int:
     acks: list[float] = []
     cancels: list[float] = []
     cancelled_counts: list[int] = []
+    by_actor: dict[str, list[float]] = {}
+    sent_by_actor: dict[str, list[float]] = {}
+    persist: list[float] = []
     with tempfile.TemporaryDirectory(prefix="qfk") as tmp:
         tree = TreeRun(Path(tmp), CONFIG)
         ctx = zmq.Context()
@@ -89,6 +92,11 @@ def main() -> int:
                 line = tree.wait_for("trading_state_acked", lambda ln, s=reply.seq: ln["seq"] == s,
                                      after=mark)
                 acks.append((_ts(line) - t_wall) * 1000)
+                for actor, ms in line.get("by_actor_ms", {}).items():
+                    by_actor.setdefault(actor, []).append(float(ms))
+                for actor, ms in line.get("sent_by_actor_ms", {}).items():
+                    sent_by_actor.setdefault(actor, []).append(float(ms))
+                persist.append(float(line["persist_ms"]) if "persist_ms" in line else 0.0)
                 last, n = 0, 0
                 deadline = time.monotonic() + 0.2
                 while time.monotonic() < deadline:
@@ -116,6 +124,13 @@ def main() -> int:
               f"{statistics.median(cancels):>10.2f}{pct(cancels, 99):>10.2f}{max(cancels):>10.2f}")
         print(f"orders cancelled per halt: median {statistics.median(cancelled_counts)}, "
               f"halts with open orders {len(cancels)}/{args.halts}")
+    rows = [("halts store row committed (FULL)", persist)] if any(persist) else []
+    rows += [(f"-> {a} ack seen by the supervisor", v) for a, v in sorted(by_actor.items())]
+    rows += [(f"-> {a} ack sent", v) for a, v in sorted(sent_by_actor.items())]
+    print("per step (from the transition persisted, about to publish):")
+    for name, values in rows:
+        print(f"  {name:<42}{statistics.median(values):>10.2f}{pct(values, 99):>10.2f}"
+              f"{max(values):>10.2f}")
     return 0
 
 

@@ -6,7 +6,7 @@ execution over ZeroMQ, passes the gate, is written (PENDING_SUBMIT, committed), 
 checked against the halts store, and then inserted into the paper venue's own SQLite file,
 whose ``accepted_at`` is the venue's wall clock. Same host, same clock: the difference is the
 whole path, with its three SQLite commits (orchestrator loop state, execution's order, the
-venue's book; ``synchronous=FULL`` unless changed).
+venue's book; each store's ``synchronous`` as the embedded config has it unless ``--sync``).
 
 Pairs are joined after the run: ``PriceTick`` from the bus (iteration -> ts; the journal leaves
 ticks out), execution's orders (intent ``orchestrator-<iteration>-<k>`` -> client order id), the
@@ -47,8 +47,13 @@ strategy = "actors.orchestrator.examples:EveryN"
 every = 1
 [orchestrator.feed]
 instruments = ["BTC-USD"]
-[runtime]
+{runtime}"""
+
+SYNC = """[runtime]
 sqlite_synchronous = "{sync}"
+[runtime.sqlite_synchronous_by_actor]
+orchestrator = "{sync}"
+execution = "{sync}"
 """
 
 
@@ -66,7 +71,9 @@ def measure(
 ) -> dict[str, list[float]]:
     """Run a paper tree for ``seconds``; latencies in ms per stage of the path."""
     with tempfile.TemporaryDirectory(prefix="qft") as tmp:
-        tree = TreeRun(Path(tmp), CONFIG.format(interval=interval, sync=sync, latency=latency))
+        runtime = SYNC.format(sync=sync) if sync else ""
+        tree = TreeRun(Path(tmp), CONFIG.format(interval=interval, runtime=runtime,
+                                                latency=latency))
         ctx = zmq.Context()
         ticks: dict[int, float] = {}
         published: dict[int, float] = {}
@@ -120,7 +127,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--interval", type=float, default=0.02, help="loop interval_s")
-    ap.add_argument("--sync", default="FULL", help="[runtime] sqlite_synchronous")
+    ap.add_argument("--sync", default="",
+                    help="sqlite synchronous for every state file (default: the embedded "
+                         "config's choice per actor)")
     ap.add_argument("--latency", type=float, default=0.05,
                     help="paper_latency_s (3600: orders rest, no fill work on the path)")
     args = ap.parse_args()
@@ -130,7 +139,8 @@ def main() -> int:
         print("no orders reached the venue")
         return 1
     print(f"{len(lat)} orders, loop every {args.interval * 1000:.0f} ms, "
-          f"sqlite synchronous={args.sync}, paper_latency_s={args.latency}")
+          f"sqlite synchronous={args.sync or 'per config/default.toml'}, "
+          f"paper_latency_s={args.latency}")
     print(f"{'stage':<46}{'median ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, values in stages.items():
         print(f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"

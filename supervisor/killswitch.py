@@ -40,6 +40,8 @@ class KillSwitch:
         self.tampered: str | None = None
         self.acks: dict[int, dict[str, float]] = {}
         self.changed_at: dict[int, float] = {}
+        self.sent: dict[int, dict[str, float]] = {}
+        self.persist_s: dict[int, float] = {}
 
     def open(self) -> None:
         """Load the sticky state; a store failing verification keeps the tree HALTED."""
@@ -82,6 +84,7 @@ class KillSwitch:
                 f"verification ({self.tampered}); only HALTED is allowed until it is replaced"
             )
         change = transition(self.state, target, source=source, reason=reason, at=time.time())
+        started = time.monotonic()
         if self.store is not None and self.tampered is None:
             self.seq = self.store.append_transition(change, who=who, payload=payload).seq
         previous, self.state = self.state, target
@@ -90,13 +93,16 @@ class KillSwitch:
         )
         self.acks[self.seq] = {}
         self.changed_at[self.seq] = time.monotonic()
+        self.persist_s[self.seq] = self.changed_at[self.seq] - started
         self.waiting[self.seq] = self.expected()
         for old in [s for s in self.acks if s < self.seq - 100]:  # keep memory bounded
-            for table in (self.acks, self.changed_at, self.waiting):
+            for table in (self.acks, self.changed_at, self.waiting, self.sent, self.persist_s):
                 table.pop(old, None)
+        # Published before it is logged: the line (rendered, written to a pipe) is not on the
+        # kill switch's path; the row in the halts store, committed above, is.
+        self.publish(event)
         self.log.warning("trading_state_changed", previous=previous.value, state=target.value,
                          source=source.value, who=who, reason=reason, seq=self.seq)
-        self.publish(event)
         return event
 
     def audit(self, kind: RowKind, *, source: Source, who: str, reason: str,
@@ -115,12 +121,15 @@ class KillSwitch:
             reason="current state", seq=self.seq,
         )
 
-    def ack(self, actor: str, seq: int) -> None:
-        """Record that ``actor`` applied the state of ``seq``."""
+    def ack(self, actor: str, seq: int, sent_mono_ns: int = 0) -> None:
+        """Record that ``actor`` applied the state of ``seq`` (``sent_mono_ns``: when the actor
+        sent its ack, on the host's monotonic clock; 0 if unknown)."""
         acks = self.acks.get(seq)
         if acks is None or actor in acks:
             return
         acks[actor] = time.monotonic()
+        if sent_mono_ns:
+            self.sent.setdefault(seq, {})[actor] = sent_mono_ns / 1e9
         waiting = self.waiting.get(seq)
         if waiting is not None:
             waiting.discard(actor)
@@ -129,8 +138,13 @@ class KillSwitch:
                 self.log.info(
                     "trading_state_acked", seq=seq, state=self.state.value, actors=len(acks),
                     ack_ms=round((acks[actor] - self.changed_at[seq]) * 1000, 3),
+                    persist_ms=round(self.persist_s.get(seq, 0.0) * 1000, 3),
                     by_actor_ms={a: round((t - self.changed_at[seq]) * 1000, 2)
                                  for a, t in acks.items()},
+                    # When each actor sent its ack: the rest of by_actor_ms is the wait for
+                    # the supervisor's own loop.
+                    sent_by_actor_ms={a: round((t - self.changed_at[seq]) * 1000, 2)
+                                      for a, t in self.sent.pop(seq, {}).items()},
                 )
 
     def acked_by(self, seq: int) -> Mapping[str, float]:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from actors._runtime import log
 from actors._runtime.messages import (
     ChildStarted,
@@ -93,6 +95,10 @@ class Tree:
         section = self.config.section(child.name)
         if child.name == "heartbeat":
             section["heartbeat_interval_s"] = self.config.runtime.heartbeat_interval_s
+        runtime = self.config.runtime
+        synchronous = runtime.sqlite_synchronous_by_actor.get(child.name)
+        if synchronous is not None:
+            runtime = msgspec.structs.replace(runtime, sqlite_synchronous=synchronous)
         return SpawnRequest(
             name=child.name,
             actor=child.spec.actor,
@@ -100,7 +106,7 @@ class Tree:
             run_dir=str(self.run_dir),
             state_dir=str(self.state_dir),
             supervisor_pid=os.getpid(),
-            runtime=self.config.runtime,
+            runtime=runtime,
             log_json=self.log_json,
             generation=child.restarts,
         )

@@ -8,7 +8,7 @@ import importlib
 import os
 import signal
 import time
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,7 +36,13 @@ class RuntimeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     command_retry_s: float = 0.5
     """Seconds before an unacknowledged command is sent again (same id)."""
     sqlite_synchronous: str = "FULL"
-    """SQLite ``synchronous`` pragma for state files (FULL survives power loss better)."""
+    """SQLite ``synchronous`` pragma for state files (FULL survives power loss better), unless
+    ``sqlite_synchronous_by_actor`` names the actor."""
+    sqlite_synchronous_by_actor: dict[str, Literal["OFF", "NORMAL", "FULL", "EXTRA"]] = (
+        msgspec.field(default_factory=dict)
+    )
+    """Per actor: its state file's ``synchronous`` (docs/adr/0004: NORMAL survives any process
+    crash; its WAL is fsynced within ~50 ms off the event loop, which bounds an OS crash's loss)."""
     sync_timeout_s: float = 5.0
     """Longest wait for the bus subscription handshake at start."""
 

@@ -101,6 +101,9 @@ class ExecutionActor(BaseActor):
             for k, v in snapshot.items()
             if k.startswith("order/")
         }
+        # Orders not final, kept apart: the gate and the cancels look at these on every intent
+        # and every halt, and ``orders`` only grows.
+        self.open = {k: o for k, o in self.orders.items() if o.status in OPEN}
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
@@ -193,7 +196,7 @@ class ExecutionActor(BaseActor):
         """Run the pure gate on ``cmd`` against the book as it will be once open orders fill."""
         cfg: ExecutionConfig = self.config
         positions = self.book.portfolio.signed()
-        for order in self.orders.values():
+        for order in self.open.values():
             if order.status in OPEN:
                 left = order.quantity - order.filled
                 signed = left if order.side is Side.BUY else -left
@@ -273,6 +276,10 @@ class ExecutionActor(BaseActor):
 
     def _save(self, order: OrderRecord) -> None:
         self.orders[order.client_order_id] = order
+        if order.status in OPEN:
+            self.open[order.client_order_id] = order
+        else:
+            self.open.pop(order.client_order_id, None)
         self.put(f"order/{order.client_order_id}", order)
         self._changed()
 
@@ -310,7 +317,7 @@ class ExecutionActor(BaseActor):
                 self._apply_report(order, report)
 
     def _cancel_open(self, reason: str) -> None:
-        open_orders = [o for o in self.orders.values() if o.status is OrderStatus.SUBMITTED]
+        open_orders = [o for o in self.open.values() if o.status is OrderStatus.SUBMITTED]
         if not open_orders:
             return
         reports = self.broker.cancel_all([o.client_order_id for o in open_orders])
@@ -363,6 +370,15 @@ class ExecutionActor(BaseActor):
                                 code="reconcile")
             else:
                 self._apply_report(order, report)
+        # An order resting at the venue that execution has no record of: its record was lost
+        # (an OS crash inside a NORMAL store's fsync window, ADR 0004). Nothing may trade that
+        # nobody tracks: cancel it, and say so on the bus (journaled, counted).
+        unknown = [c for c in self.broker.open_orders() if c not in self.orders]
+        for report in self.broker.cancel_all(unknown) if unknown else []:
+            self.publish(OrderCancelled(
+                client_order_id=report.client_order_id, instrument="(unknown)",
+                reason="reconcile: resting at the venue with no record in execution: cancelled",
+            ))
 
     def on_drain(self) -> bool:
         """Settle what is open per the shutdown policy; drained when nothing is in flight."""

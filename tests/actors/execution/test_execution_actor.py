@@ -23,6 +23,7 @@ from actors.execution.gate_config import GateConfig
 from actors.execution.messages import (
     ExecutionSnapshot,
     OrderAccepted,
+    OrderCancelled,
     OrderRejected,
     PriceTick,
     Side,
@@ -178,3 +179,23 @@ def test_snapshot_on_start_and_after_changes_at_most_every_interval(tmp_path: Pa
     tick = snapshots(_call(actor, CallKind.TICK, clock.now))
     assert tick == [ExecutionSnapshot(positions={"BTC-USD": 1.0}, orders={"RECORDED": 2})]
     assert snapshots(_call(actor, CallKind.TICK, clock.now + 1)) == []
+
+
+def test_a_venue_order_execution_has_no_record_of_is_cancelled_at_restart(tmp_path: Path) -> None:
+    """An order resting at the venue that execution's store does not hold (its record lost in
+    an OS crash, ADR 0004) is cancelled by the reconciliation at start, with an OrderCancelled
+    naming why; orders execution knows are left as they are."""
+    actor, _ = _actor(tmp_path, broker="paper", paper_latency_s=3600.0)
+    _tick(actor, 100.0)
+    assert isinstance(_submit(actor, "known", 1.0).reply, OrderAccepted)
+    assert isinstance(_submit(actor, "lost", 1.0).reply, OrderAccepted)
+    lost = next(o.client_order_id for o in actor.orders.values() if o.intent_id == "lost")
+    del actor.orders[lost]  # as if its record never reached the disk
+    actor.open.pop(lost, None)
+    fx = _call(actor, CallKind.READY)
+    cancelled = [e for e in fx.events if isinstance(e, OrderCancelled)]
+    assert [e.client_order_id for e in cancelled] == [lost]
+    assert "no record in execution" in cancelled[0].reason
+    assert actor.broker.open_orders() == [
+        o.client_order_id for o in actor.orders.values() if o.intent_id == "known"
+    ]
