@@ -4,6 +4,7 @@ frozen structs that reject unknown keys with an error naming the key and the fil
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import tomllib
@@ -166,15 +167,30 @@ def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
     return (m["at"] or "").lstrip(".") or "(top level)", m["msg"]
 
 
-def _name_child(raw: dict[str, Any], key: str) -> str:
-    """msgspec writes a dict key as ``[...]``: find which ``[children.NAME]`` spec is bad."""
-    if not key.startswith("children[...]") or not isinstance(raw.get("children"), dict):
+def _name_entry(raw: dict[str, Any], key: str) -> str:
+    """msgspec writes a dict key as ``[...]``: find which entry of that table is the bad one
+    (``children[...].actor`` -> ``children.journal.actor``), by validating with that table cut
+    down to one entry at a time."""
+    if "[...]" not in key:
         return key
-    for name, spec in raw["children"].items():
+    prefix, rest = key.split("[...]", 1)
+    parts = prefix.split(".")
+    table: Any = raw
+    for part in parts:
+        table = table.get(part) if isinstance(table, dict) else None
+    if not isinstance(table, dict):
+        return key
+    for name, value in table.items():
+        trial = copy.deepcopy(raw)
+        holder = trial
+        for part in parts[:-1]:
+            holder = holder[part]
+        holder[parts[-1]] = {name: value}
         try:
-            msgspec.convert(spec, ChildSpec)
-        except msgspec.ValidationError:
-            return f"children.{name}" + key.removeprefix("children[...]")
+            msgspec.convert(trial, Config)
+        except msgspec.ValidationError as exc:
+            if _describe(exc)[0] == key:
+                return f"{prefix}.{name}{rest}"
     return key
 
 
@@ -190,7 +206,7 @@ def load(path: Path | None = None) -> Config:
         config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
         key, problem = _describe(exc)
-        key = _name_child(raw, key)
+        key = _name_entry(raw, key)
         raise ConfigError(f"config error in {source}: key '{key}': {problem}") from exc
     _check(config, source)
     return config
