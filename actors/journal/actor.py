@@ -17,11 +17,10 @@ import msgspec
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import JournalAnchored, Message, TreeLiveness
-from actors.journal.chain import Entry
 from actors.journal.config import JournalConfig
-from actors.journal.layout import RawLine, list_days, read_lines
+from actors.journal.layout import list_days, read_lines
 from actors.journal.recent import RecentIds, tail_msg_ids
-from actors.journal.torn import check_line
+from actors.journal.verify import last_entry
 from actors.journal.writer import JournalWriter
 
 ANCHORED_KEY = "anchored"
@@ -64,7 +63,7 @@ class JournalActor(BaseActor):
                 break
             if self.anchored is not None and day <= self.anchored:
                 continue
-            last = _last_entry(read_lines(self.state_dir, day))
+            last = last_entry(read_lines(self.state_dir, day))
             if last is not None:
                 self._anchor(day, last.hash, last.seq)
 
@@ -117,11 +116,3 @@ class JournalActor(BaseActor):
         """pykka hook: release the file lock."""
         self.writer.close()
 
-
-def _last_entry(lines: list[RawLine]) -> Entry | None:
-    """The day's last good entry (the one ``verify.day_final_hash`` would anchor)."""
-    for line in reversed(lines):
-        checked = check_line(RawLine(line.day, line.number, line.raw, terminated=True))
-        if isinstance(checked, Entry):
-            return checked
-    return None

@@ -201,11 +201,12 @@ def day_final_hash(root: Path, day: str) -> str | None:
     """
     if not day_path(root, day).exists():
         return None
-    entry = _last_entry(read_lines(root, day))
+    entry = last_entry(read_lines(root, day))
     return None if entry is None else entry.hash
 
 
-def _last_entry(lines: list[RawLine]) -> Entry | None:
+def last_entry(lines: list[RawLine]) -> Entry | None:
+    """A day's last good entry: the one its anchor holds the hash of."""
     # Termination is ignored on purpose: a complete entry that lost only its newline in a crash
     # has the same final hash before and after the writer terminates it.
     for line in reversed(lines):
@@ -216,7 +217,7 @@ def _last_entry(lines: list[RawLine]) -> Entry | None:
 
 
 def _anchor_problem(day: str, lines: list[RawLine], anchor: str) -> _Break | None:
-    entry = _last_entry(lines)
+    entry = last_entry(lines)
     final = GENESIS if entry is None else entry.hash
     if final == anchor:
         return None
