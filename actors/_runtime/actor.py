@@ -20,6 +20,7 @@ import pykka
 
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import Command, Event, Message
+from actors._runtime.trading import TradingGate
 
 Summary = dict[str, int | float | str | bool]
 
@@ -51,6 +52,7 @@ class CallKind(enum.Enum):
     DEFERRED = "deferred"
     READY = "ready"
     BATCH_END = "batch_end"
+    GATE = "gate"
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,6 @@ class BaseActor(pykka.ThreadingActor):
     """Whether a restart replays the events missed while down (see ``_runtime.replay``); for
     actors that must see every event. Such an actor may see an event twice after a crash (its
     position is persisted with its own writes, or lazily): handling must be idempotent."""
-    gates_trading: ClassVar[bool | None] = None
-    """Whether the actor decides what trades (its ack of a trading state waits for its handler);
-    None: yes if it subscribes to ``TradingStateChanged``. Others acknowledge on receipt."""
 
     def __init__(
         self, name: str, config: Any, snapshot: Mapping[str, bytes], state_dir: Path
@@ -103,6 +102,9 @@ class BaseActor(pykka.ThreadingActor):
         self.state_dir = state_dir
         self.iterations = 0
         self._fx = Effects()
+        self.trading_gate = TradingGate()
+        """The trading state to decide by: set by the runtime before it acknowledges a change
+        (an actor that gates orders reads ``trading_gate.state``, never a copy of its own)."""
         self.restore(snapshot)
 
     # --- hooks for subclasses -----------------------------------------------------------
@@ -226,6 +228,8 @@ class BaseActor(pykka.ThreadingActor):
             return self.on_ready()
         if kind is CallKind.BATCH_END:
             return self.on_batch_end()
+        if kind is CallKind.GATE:
+            return self.trading_gate
         return self.summary()
 
 

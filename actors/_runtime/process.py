@@ -48,7 +48,7 @@ from actors._runtime.replay import (
 )
 from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import_actor
 from actors._runtime.store import SEEN_KEEP, StateStore
-from actors._runtime.trading import TradingStateChanged
+from actors._runtime.trading import TradingGate, TradingStateChanged
 
 _OUTBOX = "_out/"
 _PHASES: dict[str, float] = {}
@@ -199,6 +199,7 @@ class Runtime:
             return ExitCode.START_FAILED
         self.bridge = Bridge(ref, loop)
         try:
+            self.gate: TradingGate = (await self.bridge.call(CallKind.GATE)).result
             ping_seq = await self._handshake()
             _PHASES["handshake"] = time.monotonic() - t
             if self.cls.replays_bus:
@@ -398,26 +399,25 @@ class Runtime:
             self.log.warning("supervisor_refused", reason=msg.reason, request=env.correlation_id)
 
     async def _on_trading_state(self, env: Envelope[Message]) -> None:
-        """Layer 4: apply the state (if the actor cares), then acknowledge it to the supervisor."""
+        """Layer 4: the actor's gate follows the state, then the ack says so (docs/adr/0005).
+
+        No hook is running while the loop is here (it awaits every call into the actor thread),
+        so every decision after the ack sees the new state. The actor's own handler (persisting,
+        cancelling what rests at the venue, recording) runs after the ack, not before it.
+        """
         msg = env.payload
         assert isinstance(msg, TradingStateChanged)
         if msg.seq in self._acked and msg.seq != 0:
             return  # the same change by the bus and by the control channel
         self._acked.add(msg.seq)
-        subscribed = "TradingStateChanged" in self.cls.subscriptions
-        gates = self.cls.gates_trading if self.cls.gates_trading is not None else subscribed
-        ack = TradingStateAck(actor=self.name, seq=msg.seq, state=msg.state.value)
-        fx = None
-        if subscribed and gates:
-            # The gate must follow the state before the ack says so: run the handler first.
-            fx = await self.bridge.call(CallKind.EVENT, env)
-        # Acknowledge now; what the handler asked for (persisting, publishing, cancelling as a
-        # deferred step) follows at once. Actors that do not decide what trades ack on receipt.
+        followed = self.gate.apply(msg)
+        ack = TradingStateAck(actor=self.name, seq=msg.seq, state=self.gate.state.value)
         await self.control.send(self.codec.encode(self.name, ack))
-        if subscribed and not gates:
-            fx = await self.bridge.call(CallKind.EVENT, env)
-        if fx is not None:
-            await self._apply(fx)
+        # Every actor woke for this change at once, on a few cores: let the others send their
+        # acks before this one goes on to its handler (a cancel, an fsync, a Telegram call).
+        os.sched_yield()
+        if followed and "TradingStateChanged" in self.cls.subscriptions:
+            await self._apply(await self.bridge.call(CallKind.EVENT, env))
 
     async def _on_command(self, identity: bytes, env: Envelope[Message]) -> None:
         assert self.router is not None
@@ -496,14 +496,8 @@ class Runtime:
         self.log.info("bus_replay_done", events=len(answer.events), up_to=ping_seq)
 
     async def _on_replayed(self, env: Envelope[Message]) -> None:
-        msg = env.payload
-        if isinstance(msg, TradingStateChanged):
-            # A past state must not steer an actor that follows the state (it has the current
-            # one from the supervisor); a recorder or an alerter still gets it.
-            subscribed = "TradingStateChanged" in self.cls.subscriptions
-            gates = self.cls.gates_trading if self.cls.gates_trading is not None else subscribed
-            if gates:
-                return
+        # A replayed TradingStateChanged is history: it reaches the handler (a recorder, an
+        # alerter) but never the gate, which has the current state from the supervisor.
         await self._apply(await self.bridge.call(CallKind.EVENT, env))
 
     async def _save_position(self) -> None:

@@ -5,9 +5,9 @@ Threads: the hooks run on the pykka actor thread; the outbox (aiosqlite) and the
 captures that loop in ``restore`` (which runs on the main thread, inside it), and reaches it with
 ``run_coroutine_threadsafe`` from its own thread while the runtime awaits the hook, so the loop
 is free. ``on_event`` returns only once the alert is committed to the outbox: an event is in the
-outbox before it counts as handled, and a crash after that loses nothing. The alerter does not
-gate orders (``gates_trading = False``), so the runtime acknowledges a trading state to the
-supervisor on receipt, before this commit (ADR 0002): the fsync never slows a halt.
+outbox before it counts as handled, and a crash after that loses nothing. The runtime
+acknowledges a trading state to the supervisor before any handler runs (ADR 0005), so this
+commit's fsync never slows a halt.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ class AlerterActor(BaseActor):
     """Subscribes to the alert-worthy events; each becomes an outbox entry, then a message."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = AlerterConfig
-    gates_trading: ClassVar[bool | None] = False
     replays_bus: ClassVar[bool] = True
     subscriptions: ClassVar[tuple[str, ...]] = (
         "TradingStateChanged",

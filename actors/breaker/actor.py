@@ -60,9 +60,6 @@ class BreakerActor(BaseActor):
     subscriptions: ClassVar[tuple[str, ...]] = (
         "EquityUpdated", "OrderFilled", "TradingStateChanged",
     )
-    gates_trading: ClassVar[bool | None] = False
-    """The breaker asks for states, it does not decide what trades: it acknowledges a state on
-    receipt and follows it right after (ADR 0002), one thread round trip off the kill switch."""
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
         """Load the rules' state and counters; read the trading state from the halts store."""

@@ -112,8 +112,8 @@ class ExecutionActor(BaseActor):
             latency_s=cfg.paper_latency_s, slippage_bps=cfg.paper_slippage_bps,
         )
         self.halts = HaltsReader(self.state_dir)
-        # Sticky: until the bus says otherwise, the state is what the halts store says.
-        self.trading, _ = self.halts.state()
+        # Sticky: until the supervisor says otherwise, the state is what the halts store says.
+        self.trading_gate.restore(self.halts.state()[0])
         self.draining = False
         raw_gate = snapshot.get("gate")
         self.gate_state = (
@@ -205,7 +205,7 @@ class ExecutionActor(BaseActor):
         if cmd.instrument not in prices and cfg.market_price_fallback == "reference":
             prices = {**prices, cmd.instrument: cmd.reference_price}
         return gate.check(
-            cmd, state=self.gate_state, trading=self.trading, positions=positions,
+            cmd, state=self.gate_state, trading=self.trading_gate.state, positions=positions,
             last_prices=prices, equity=self.book.portfolio.equity(self.prices),
             config=cfg.gate, now=self.clock(),
         )
@@ -334,7 +334,8 @@ class ExecutionActor(BaseActor):
         msg = env.payload
         cfg: ExecutionConfig = self.config
         if isinstance(msg, TradingStateChanged):
-            self.trading = msg.state
+            # The runtime has set ``trading_gate`` already (before its ack): what is left to
+            # do is cancelling what rests at the venue.
             if cfg.cancel_on_stop and msg.state in (TradingState.HALTED, TradingState.PAUSED):
                 # Deferred: the acknowledgement (the gate is closed) goes out before the
                 # venue round trip of the cancels.

@@ -16,7 +16,7 @@ from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Command, Message
 from actors._runtime.spawn import import_actor
-from actors._runtime.trading import TradingState, TradingStateChanged
+from actors._runtime.trading import TradingState
 from actors.execution.messages import OrderFilled, PriceTick, Side, SubmitOrder
 from actors.orchestrator.config import OrchestratorConfig
 from actors.orchestrator.feed import make_feed
@@ -32,7 +32,6 @@ class LoopState(msgspec.Struct):
     prices: dict[str, float] = msgspec.field(default_factory=dict)
     positions: dict[str, float] = msgspec.field(default_factory=dict)
     strategy: dict[str, Any] = msgspec.field(default_factory=dict)
-    trading_state: TradingState = TradingState.ACTIVE
     intents: int = 0
     rejected_signals: int = 0
     feed_ended: bool = False
@@ -42,7 +41,7 @@ class OrchestratorActor(BaseActor):
     """Runs the iteration loop; emits no intent unless the trading state allows it."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = OrchestratorConfig
-    subscriptions: ClassVar[tuple[str, ...]] = ("OrderFilled", "TradingStateChanged")
+    subscriptions: ClassVar[tuple[str, ...]] = ("OrderFilled",)
     command_targets: ClassVar[tuple[str, ...]] = ("execution",)
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
@@ -55,9 +54,10 @@ class OrchestratorActor(BaseActor):
         self.strategy = import_actor(cfg.strategy)(**cfg.strategy_params)
         self.strategy.restore(self.loop.strategy)
         self.draining = False
-        # Sticky halts: start from the halts store's state, whatever was persisted here.
+        # Sticky halts: start from the halts store's state; the runtime's gate follows the
+        # supervisor from then on (a state persisted by an older version is ignored).
         reader = HaltsReader(self.state_dir)
-        self.loop.trading_state, _ = reader.state()
+        self.trading_gate.restore(reader.state()[0])
         reader.close()
 
     def summary(self) -> Summary:
@@ -66,7 +66,7 @@ class OrchestratorActor(BaseActor):
             "iterations": self.loop.iterations,
             "intents": self.loop.intents,
             "rejected_signals": self.loop.rejected_signals,
-            "trading_state": self.loop.trading_state.value,
+            "trading_state": self.trading_gate.state.value,
         }
 
     def tick_interval(self) -> float | None:
@@ -95,7 +95,7 @@ class OrchestratorActor(BaseActor):
                 PriceTick(instrument=instrument, price=price, ts=feed_ts, iteration=st.iterations)
             )
         bar = Bar(iteration=st.iterations, ts=feed_ts, prices=dict(st.prices))
-        ctx = StrategyContext(positions=dict(st.positions), trading_state=st.trading_state)
+        ctx = StrategyContext(positions=dict(st.positions), trading_state=self.trading_gate.state)
         try:
             signals = list(self.strategy.on_bar(bar, ctx))
         except Exception as exc:  # noqa: BLE001 - a client's bug skips a bar, not the loop
@@ -118,9 +118,9 @@ class OrchestratorActor(BaseActor):
         position = st.positions.get(sig.instrument, 0.0)
         delta = sig.quantity if sig.side is Side.BUY else -sig.quantity
         reduces = abs(position + delta) < abs(position) and position * (position + delta) >= 0
-        if st.trading_state is not TradingState.ACTIVE and not (
-            st.trading_state is TradingState.REDUCING and reduces
-        ):
+        trading = self.trading_gate.state
+        allowed = trading is TradingState.ACTIVE or (trading is TradingState.REDUCING and reduces)
+        if not allowed:
             return  # layer 1 of the kill switch: no intent unless the state allows it
         st.intents += 1
         self.send(
@@ -134,19 +134,16 @@ class OrchestratorActor(BaseActor):
                 limit_price=None if sig.limit_price is None else float(sig.limit_price),
                 # Only REDUCING asks for it: in ACTIVE a reduction need not stay one by the time
                 # execution sees it (other orders may be in flight), and need not be refused.
-                reduce_only=st.trading_state is TradingState.REDUCING,
+                reduce_only=trading is TradingState.REDUCING,
                 strategy=type(self.strategy).__name__,
             ),
         )
 
     def on_event(self, env: Envelope[Message]) -> None:
-        """Track positions and the trading state from the bus."""
+        """Track positions from the bus (the runtime keeps ``trading_gate`` in step)."""
         msg = env.payload
         if isinstance(msg, OrderFilled):
             self.loop.positions[msg.instrument] = msg.position_after
-            self.put("loop", self.loop)
-        elif isinstance(msg, TradingStateChanged):
-            self.loop.trading_state = msg.state
             self.put("loop", self.loop)
 
     def on_reply(self, env: Envelope[Message], command: Command) -> None:

@@ -125,11 +125,14 @@ def test_position_limit_counts_open_orders(tmp_path: Path) -> None:
 
 
 def test_the_gate_follows_the_trading_state(tmp_path: Path) -> None:
-    """PAUSED on the bus: the next intent is refused by the gate with code trading_state."""
+    """PAUSED (set in the gate, as the runtime does before its ack): the next intent is refused
+    by the gate with code trading_state; the handler that follows cancels nothing it should not."""
     actor, _ = _actor(tmp_path)
     _tick(actor, 100.0)
+    assert isinstance(_submit(actor, "before").reply, OrderAccepted)
     changed = TradingStateChanged(previous=TradingState.ACTIVE, state=TradingState.PAUSED,
                                   source="breaker", reason="test", seq=1)
+    assert actor.trading_gate.apply(changed)
     _call(actor, CallKind.EVENT, Envelope(sender="s", msg_id="c", payload=changed))
     reply = _submit(actor, "x").reply
     assert isinstance(reply, OrderRejected)
