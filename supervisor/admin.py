@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -24,7 +25,8 @@ from supervisor.errors import ConfigError
 from supervisor.zap import ZapHandler
 from supervisor.zmqloop import Watch
 
-Handler = Callable[[AdminRequest], AnyReply]
+Handler = Callable[[AdminRequest], AnyReply | Awaitable[AnyReply]]
+"""Answers a request, at once or (an awaitable) once what it reports is done."""
 
 
 class AdminServer:
@@ -55,6 +57,7 @@ class AdminServer:
             os.umask(old)
         os.chmod(path, 0o600)
         self._watch: Watch | None = None
+        self._later: set[asyncio.Future[None]] = set()
 
     def _bind_tcp(self, ctx: zmq.Context[zmq.Socket[bytes]], endpoint: str, key_file: str,
                   allowed: tuple[str, ...]) -> None:
@@ -95,16 +98,35 @@ class AdminServer:
                 return
             if len(frames) < 2:
                 continue
-            identity, body = frames[0], frames[-1]
-            reply = self._serve(body)
-            with contextlib.suppress(zmq.ZMQError):
-                sock.send_multipart(
-                    [identity, *frames[1:-1], ENCODER.encode(reply)], flags=zmq.NOBLOCK
-                )
-            if watch is not None:
-                watch.poke()
+            reply = self._serve(frames[-1])
+            if inspect.isawaitable(reply):
+                task = asyncio.ensure_future(self._reply_later(sock, watch, frames, reply))
+                self._later.add(task)  # held until done: the loop keeps only weak references
+                task.add_done_callback(self._later.discard)
+                continue
+            self._send(sock, watch, frames, reply)
 
-    def _serve(self, body: bytes) -> AnyReply:
+    async def _reply_later(
+        self, sock: zmq.Socket[bytes], watch: Watch | None, frames: list[bytes],
+        reply: Awaitable[AnyReply],
+    ) -> None:
+        try:
+            answer = await reply
+        except Exception as exc:
+            self.log.exception("admin_request_failed")
+            answer = ErrorReply(error=f"request failed: {exc}")
+        self._send(sock, watch, frames, answer)
+
+    @staticmethod
+    def _send(
+        sock: zmq.Socket[bytes], watch: Watch | None, frames: list[bytes], reply: AnyReply
+    ) -> None:
+        with contextlib.suppress(zmq.ZMQError):
+            sock.send_multipart([*frames[:-1], ENCODER.encode(reply)], flags=zmq.NOBLOCK)
+        if watch is not None:
+            watch.poke()
+
+    def _serve(self, body: bytes) -> AnyReply | Awaitable[AnyReply]:
         try:
             request = REQUEST_DECODER.decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:

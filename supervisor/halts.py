@@ -1,9 +1,12 @@
 """The halts store: the supervisor's append-only, hash-chained record of trading-state changes.
 
-One SQLite file, one writer (the supervisor), stdlib ``sqlite3``: the supervisor forks its
-children, so it stays single-threaded (aiosqlite would add a thread). WAL mode with
-``synchronous=FULL``: a row is on disk before ``append`` returns, so a halt is persisted before it
-is published, and a tree restarted after a halt reads ``HALTED`` back (DESIGN.md sections 3-4).
+One SQLite file, one writer (the supervisor), stdlib ``sqlite3`` on the supervisor's loop. WAL
+mode. By default ``synchronous=FULL``: a row is on disk before ``append`` returns (the CLI's
+fallback writes this way). The supervisor opens it with ``synchronous=NORMAL`` and calls
+``sync`` right after publishing, before it answers the operator (docs/adr/0006): a committed row
+survives the death of any process at once, and a power loss once ``sync`` has returned. Either
+way a halt is in the store before it is published, and a tree restarted after a halt reads
+``HALTED`` back (DESIGN.md sections 3-4).
 
 Rows carry ``seq`` (1..n, contiguous), ``at``, ``kind``, ``state`` (the trading state after the
 row; null for rows that do not change it), ``source``, ``who``, ``reason``, ``payload`` (canonical
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -186,7 +190,7 @@ class HaltsStore:
         """True when this open found no halts table (new, emptied or replaced file): no history."""
 
     @classmethod
-    def open(cls, path: Path | str) -> HaltsStore:
+    def open(cls, path: Path | str, *, synchronous: str = "FULL") -> HaltsStore:
         """Open the store, creating its directory, file and schema when missing.
 
         A store that fails verification still opens when SQLite can read it; check
@@ -194,20 +198,25 @@ class HaltsStore:
 
         Args:
             path: The store's SQLite file.
+            synchronous: ``FULL`` (each commit fsyncs the WAL) or ``NORMAL`` (the caller calls
+                ``sync`` when a row must survive a power loss).
 
         Returns:
-            The open store, in WAL mode with ``synchronous=FULL``.
+            The open store, in WAL mode.
 
         Raises:
             HaltsStoreTampered: SQLite cannot read the file at all (truncated header, garbage).
+            ValueError: ``synchronous`` is neither FULL nor NORMAL.
         """
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect(path, readonly=False)
         try:
             created = not _has_table(conn)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={synchronous}")
             conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -270,6 +279,24 @@ class HaltsStore:
                 conn.execute("ROLLBACK")
             raise
         return HaltRow(seq, at, kind, state, source, who, reason, text, prev, digest)
+
+    def sync(self) -> None:
+        """Force every committed row to disk (fsync of the WAL, where commits land).
+
+        Thread-safe with respect to the writer: it touches only a descriptor of its own.
+
+        Raises:
+            OSError: The fsync failed.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # checkpointed and removed: the rows are in the main file, synced by SQLite
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def append_transition(
         self, change: Transition, *, who: str, payload: Mapping[str, Any] | None = None

@@ -1,12 +1,19 @@
 """The tree's trading state: checked against the table, persisted in the halts store, then
 published, and followed until every actor has acknowledged it (DESIGN.md section 4).
+
+Persisted means committed before the publish (it survives the death of any process, the
+supervisor's included); the fsync that makes it survive a power loss as well runs on a thread
+right after the publish, while the actors acknowledge, and the operator's reply waits for it
+(``durable``; docs/adr/0006).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +49,13 @@ class KillSwitch:
         self.changed_at: dict[int, float] = {}
         self.sent: dict[int, dict[str, float]] = {}
         self.persist_s: dict[int, float] = {}
+        self._sync_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halts-sync")
+        self._syncing: asyncio.Future[None] | None = None
 
     def open(self) -> None:
         """Load the sticky state; a store failing verification keeps the tree HALTED."""
         try:
-            self.store = HaltsStore.open(self.path)
+            self.store = HaltsStore.open(self.path, synchronous="NORMAL")
         except HaltsStoreTampered as exc:
             self._tamper(str(exc))
             return
@@ -101,6 +110,7 @@ class KillSwitch:
         # Published before it is logged: the line (rendered, written to a pipe) is not on the
         # kill switch's path; the row in the halts store, committed above, is.
         self.publish(event)
+        self._sync_soon()
         self.log.warning("trading_state_changed", previous=previous.value, state=target.value,
                          source=source.value, who=who, reason=reason, seq=self.seq)
         return event
@@ -110,9 +120,32 @@ class KillSwitch:
         """Record an operator action that changes no state (seq of the row, 0 if not written)."""
         if self.store is None or self.tampered is not None:
             return 0
-        return self.store.append(
+        seq = self.store.append(
             kind, source=source, who=who, reason=reason, payload=payload, at=time.time()
         ).seq
+        self._sync_soon()
+        return seq
+
+    def _sync_soon(self) -> None:
+        """fsync what was just committed, on a thread: the loop goes on serving the acks."""
+        if self.store is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a tool, a test): sync here
+            self.store.sync()
+            return
+        self._syncing = loop.run_in_executor(self._sync_pool, self.store.sync)
+
+    async def durable(self) -> None:
+        """Return once every row written so far survives a power loss.
+
+        Raises:
+            OSError: The fsync failed (the rows are committed; a power loss could take them).
+        """
+        if self._syncing is not None:
+            # The last sync started after the last commit; it covers every earlier one too.
+            await asyncio.shield(self._syncing)
 
     def current(self) -> TradingStateChanged:
         """The current state as an event (sent to a child that has just become Ready)."""
@@ -152,6 +185,7 @@ class KillSwitch:
         return self.acks.get(seq, {})
 
     def close(self) -> None:
-        """Close the store."""
+        """Finish the pending fsync and close the store."""
+        self._sync_pool.shutdown(wait=True)
         if self.store is not None:
             self.store.close()

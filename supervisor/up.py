@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -307,16 +308,26 @@ class Supervisor:
 
     # --- admin -------------------------------------------------------------------------
 
-    def _on_admin(self, request: AdminRequest) -> AnyReply:
+    def _on_admin(self, request: AdminRequest) -> AnyReply | Awaitable[AnyReply]:
         if isinstance(request, StatusRequest):
             return self.status()
         if isinstance(request, HaltRequest):
-            return self._operator(request, TradingState.HALTED)
+            return self._durable(self._operator(request, TradingState.HALTED))
         if isinstance(request, ReduceRequest):
-            return self._operator(request, TradingState.REDUCING)
+            return self._durable(self._operator(request, TradingState.REDUCING))
         if isinstance(request, ResumeRequest):
-            return self._operator(request, TradingState.ACTIVE)
+            return self._durable(self._operator(request, TradingState.ACTIVE))
         return ErrorReply(error=f"unsupported request {type(request).__name__}")
+
+    async def _durable(self, reply: AnyReply) -> AnyReply:
+        """The operator's answer, once the rows behind it survive a power loss (ADR 0006)."""
+        try:
+            await self.killswitch.durable()
+        except OSError as exc:
+            self.log.error("halts_store_sync_failed", error=str(exc))
+            return ErrorReply(error=f"took effect, but the halts store could not be forced to "
+                                    f"disk ({exc}); a power loss could undo it")
+        return reply
 
     def _operator(
         self, request: HaltRequest | ReduceRequest | ResumeRequest, target: TradingState

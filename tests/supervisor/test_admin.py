@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -174,3 +175,50 @@ def test_status_request_encodes() -> None:
     """The status request has no fields; it round-trips."""
     assert isinstance(msgspec.msgpack.Decoder(StatusRequest).decode(ENCODER.encode(
         StatusRequest())), StatusRequest)
+
+
+def test_a_deferred_answer_is_sent_when_it_is_ready(tmp_path: Path) -> None:
+    """A handler may answer later (the kill switch waits for its fsync): the reply goes out
+    when the awaitable completes, and the socket serves other requests meanwhile."""
+    ctx = zmq.Context()
+    done = asyncio.Event()
+
+    async def later() -> CommandReply:
+        await done.wait()
+        return CommandReply(ok=True, state="HALTED", seq=7, message="durable")
+
+    def handler(req: AdminRequest) -> object:
+        return later() if isinstance(req, HaltRequest) else _handler(req)
+
+    async def run() -> None:
+        srv = AdminServer(ctx, tmp_path, handler)  # type: ignore[arg-type]
+        srv.attach(asyncio.get_running_loop())
+        client = ctx.socket(zmq.DEALER)
+        client.connect(endpoints.admin(tmp_path))
+
+        async def reply(timeout: float) -> object | None:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while asyncio.get_running_loop().time() < deadline:
+                if client.poll(0):
+                    return REPLY_DECODER.decode(client.recv_multipart()[-1])
+                await asyncio.sleep(0.01)
+            return None
+
+        try:
+            client.send_multipart([b"", ENCODER.encode(HaltRequest(reason="r", who="w"))])
+            assert await reply(0.3) is None  # held until durable
+            client.send_multipart([b"", ENCODER.encode(StatusRequest())])
+            other = await reply(5.0)
+            assert isinstance(other, ErrorReply)  # served while the halt waits
+            done.set()
+            answer = await reply(5.0)
+            assert isinstance(answer, CommandReply)
+            assert answer.seq == 7
+        finally:
+            client.close(linger=0)
+            srv.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        ctx.term()

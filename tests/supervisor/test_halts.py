@@ -216,6 +216,21 @@ def test_store_runs_wal_with_full_sync(store: HaltsStore) -> None:
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
+def test_a_normal_store_syncs_when_asked(tmp_path: Path) -> None:
+    """NORMAL (1) for the supervisor, which calls ``sync`` itself; nothing else is accepted."""
+    store = HaltsStore.open(tmp_path / "h.sqlite", synchronous="NORMAL")
+    try:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+        _fill(store, 3)
+        store.sync()  # an fsync of the WAL that holds the rows: it must not raise
+        assert (tmp_path / "h.sqlite-wal").stat().st_size > 0
+    finally:
+        store.close()
+    assert verify(tmp_path / "h.sqlite").ok
+    with pytest.raises(ValueError, match="synchronous must be FULL or NORMAL, not 'OFF'"):
+        HaltsStore.open(tmp_path / "other.sqlite", synchronous="OFF")
+
+
 # --- triggers -------------------------------------------------------------------------------
 
 
