@@ -104,6 +104,12 @@ class ExecutionActor(BaseActor):
         # Orders not final, kept apart: the gate and the cancels look at these on every intent
         # and every halt, and ``orders`` only grows.
         self.open = {k: o for k, o in self.orders.items() if o.status in OPEN}
+        # Orders by final status, kept as they close: a snapshot (every 0.2 s) must not visit
+        # every order ever placed (8 ms at 4,000 orders, and growing).
+        self.final_counts: dict[str, int] = {}
+        for order in self.orders.values():
+            if order.status not in OPEN:
+                self._count_final(order)
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
@@ -140,10 +146,14 @@ class ExecutionActor(BaseActor):
 
     def status_counts(self) -> dict[str, int]:
         """Orders by status."""
-        counts: dict[str, int] = {}
-        for order in self.orders.values():
+        counts = dict(self.final_counts)
+        for order in self.open.values():
             counts[order.status.value] = counts.get(order.status.value, 0) + 1
         return counts
+
+    def _count_final(self, order: OrderRecord) -> None:
+        status = order.status.value
+        self.final_counts[status] = self.final_counts.get(status, 0) + 1
 
     # --- intents -----------------------------------------------------------------------
 
@@ -275,11 +285,12 @@ class ExecutionActor(BaseActor):
         self._save(order)
 
     def _save(self, order: OrderRecord) -> None:
-        self.orders[order.client_order_id] = order
+        coid = order.client_order_id
         if order.status in OPEN:
-            self.open[order.client_order_id] = order
-        else:
-            self.open.pop(order.client_order_id, None)
+            self.open[coid] = order
+        elif self.open.pop(coid, None) is not None or coid not in self.orders:
+            self._count_final(order)  # it closes now (a final order saved again counts once)
+        self.orders[coid] = order
         self.put(f"order/{order.client_order_id}", order)
         self._changed()
 

@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS orders (
     quantity REAL NOT NULL, status TEXT NOT NULL, accepted_at REAL NOT NULL,
     fill_after REAL NOT NULL, fill_price REAL, closed_at REAL
 );
+-- What rests, by when it fills: ``match`` runs at every price tick and must not read every
+-- order the venue ever had.
+CREATE INDEX IF NOT EXISTS orders_resting ON orders (status, fill_after);
 """
 
 

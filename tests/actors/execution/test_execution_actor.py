@@ -202,3 +202,42 @@ def test_a_venue_order_execution_has_no_record_of_is_cancelled_at_restart(tmp_pa
     assert actor.broker.open_orders() == [
         o.client_order_id for o in actor.orders.values() if o.intent_id == "known"
     ]
+
+
+def test_order_counts_kept_as_orders_close_match_a_full_count(tmp_path: Path) -> None:
+    """Counts by status are kept as orders open and close (not recounted over every order at
+    each snapshot): after fills, rejections, cancels and a repeated intent they equal a count
+    over every order, and a restart from the written state counts the same."""
+    actor, clock = _actor(tmp_path, broker="paper", paper_latency_s=0.0)
+    store: dict[str, bytes] = {}
+
+    def keep(fx: Effects) -> Effects:
+        store.update({k: v for k, v in fx.writes.items() if v is not None})
+        return fx
+
+    def full_count(a: ExecutionActor) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for order in a.orders.values():
+            counts[order.status.value] = counts.get(order.status.value, 0) + 1
+        return counts
+
+    keep(_tick(actor, 100.0))
+    for i in range(4):
+        keep(_submit(actor, f"i{i}", 1.0))
+    keep(_submit(actor, "i0", 1.0))  # repeated intent: its one existing order, nothing new
+    keep(_submit(actor, "too-big", 50.0))  # refused by the gate: no order at all
+    clock.now += 1.0
+    keep(_tick(actor, 100.0))  # the resting ones fill
+    actor.broker.latency_s = 3600.0  # from here on, orders rest until cancelled
+    for i in range(4, 7):
+        keep(_submit(actor, f"i{i}", 1.0, side=Side.SELL))
+    halt = TradingStateChanged(previous=TradingState.ACTIVE, state=TradingState.HALTED,
+                               source="operator", reason="test", seq=1)
+    actor.trading_gate.apply(halt)
+    fx = keep(_call(actor, CallKind.EVENT, Envelope(sender="s", msg_id="h", payload=halt)))
+    for token in fx.deferred:
+        keep(_call(actor, CallKind.DEFERRED, token))  # the resting ones are cancelled
+    keep(_submit(actor, "after-halt", 1.0))  # refused: trading state
+    assert actor.status_counts() == full_count(actor) == {"FILLED": 4, "CANCELLED": 3}
+    again = ExecutionActor("execution", ExecutionConfig(gate=GATE), store, tmp_path)
+    assert again.status_counts() == full_count(again) == {"FILLED": 4, "CANCELLED": 3}

@@ -282,6 +282,20 @@ def test_duplicate_window_expires() -> None:
     assert isinstance(later, Accept)
 
 
+def test_a_clock_stepping_back_keeps_the_windows_in_order_and_strict() -> None:
+    """Wall time stepped back 5 s: the next order is stamped no earlier than the last one, so
+    the windows stay sorted (expiry cuts a prefix) and nothing leaves them early."""
+    first = run(order(intent_id="a"), now=NOW + 5.0)
+    assert isinstance(first, Accept)
+    second = run(order(intent_id="b"), state=first.state, now=NOW)
+    assert isinstance(second, Accept)
+    assert second.state.order_times == (NOW + 5.0, NOW + 5.0)
+    assert second.state.recent_intents == (("a", NOW + 5.0), ("b", NOW + 5.0))
+    again = run(order(intent_id="a"), state=second.state, now=NOW + 1.0)
+    assert isinstance(again, Reject)
+    assert again.code is RejectCode.DUPLICATE_INTENT
+
+
 def test_reducing_orders_pass_position_gross_and_daily_loss_limits() -> None:
     """Over every exposure limit and the daily loss, a sell that shrinks a long still passes."""
     positions = {"ABC": 500.0, "XYZ": 1_000.0}
