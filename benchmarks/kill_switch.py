@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from actors import wire
 from actors._runtime import endpoints
 from actors.execution.messages import OrderCancelled
-from benchmarks.restart import pct
+from benchmarks.restart import row
 from supervisor.admin_messages import (
     ENCODER,
     REPLY_DECODER,
@@ -120,13 +120,10 @@ def main() -> int:
             tree.stop()
     print(f"kill switch over {args.halts} halts (paper venue, resting orders)")
     print(f"{'measure':<44}{'median ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    print(f"{'admin halt sent -> all actors acked HALTED':<44}{statistics.median(acks):>10.2f}"
-          f"{pct(acks, 99):>10.2f}{max(acks):>10.2f}")
-    print(f"{'admin halt sent -> operator has the reply':<44}{statistics.median(replies):>10.2f}"
-          f"{pct(replies, 99):>10.2f}{max(replies):>10.2f}")
+    print(row("admin halt sent -> all actors acked HALTED", acks))
+    print(row("admin halt sent -> operator has the reply", replies))
     if cancels:
-        print(f"{'admin halt sent -> last open order cancelled':<44}"
-              f"{statistics.median(cancels):>10.2f}{pct(cancels, 99):>10.2f}{max(cancels):>10.2f}")
+        print(row("admin halt sent -> last open order cancelled", cancels))
         print(f"orders cancelled per halt: median {statistics.median(cancelled_counts)}, "
               f"halts with open orders {len(cancels)}/{args.halts}")
     rows = [("halts store row committed", persist)] if any(persist) else []
@@ -134,8 +131,7 @@ def main() -> int:
     rows += [(f"-> {a} ack sent", v) for a, v in sorted(sent_by_actor.items())]
     print("per step (from the transition persisted, about to publish):")
     for name, values in rows:
-        print(f"  {name:<42}{statistics.median(values):>10.2f}{pct(values, 99):>10.2f}"
-              f"{max(values):>10.2f}")
+        print("  " + row(name, values, width=42))
     return 0
 
 

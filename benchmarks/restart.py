@@ -42,6 +42,12 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
 
 
+def row(name: str, values: list[float], width: int = 44, digits: int = 2) -> str:
+    """One line of a figures table: name, median, p99, max."""
+    return (f"{name:<{width}}{statistics.median(values):>10.{digits}f}"
+            f"{pct(values, 99):>10.{digits}f}{max(values):>10.{digits}f}")
+
+
 def main() -> int:
     """Run the benchmark and print a table."""
     ap = argparse.ArgumentParser()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import queue
-import statistics
 import sys
 import tempfile
 import threading
@@ -28,7 +27,7 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.restart import pct
+from benchmarks.restart import row
 
 
 def _echo(there: str, back: str, n: int) -> None:
@@ -117,8 +116,7 @@ def main() -> int:
     print(f"{'measure (' + str(args.n) + ' each)':<50}{'median us':>10}{'p99 us':>10}"
           f"{'max us':>10}")
     for name, values in rows:
-        print(f"{name:<50}{statistics.median(values):>10.0f}{pct(values, 99):>10.0f}"
-              f"{max(values):>10.0f}")
+        print(row(name, values, width=50, digits=0))
     return 0
 
 
