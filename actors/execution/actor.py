@@ -226,8 +226,8 @@ class ExecutionActor(BaseActor):
         if isinstance(token, tuple):
             self._cancel_open(token[1])
             return
-        order = self.orders[str(token)]
-        if order.status is not OrderStatus.PENDING_SUBMIT:
+        order = self.open.get(str(token))
+        if order is None or order.status is not OrderStatus.PENDING_SUBMIT:
             return
         state, why = self.halts.state()
         if not allows_order(state, self._reduces(order)):
@@ -323,8 +323,8 @@ class ExecutionActor(BaseActor):
 
     def _match(self) -> None:
         for report in self.broker.match():
-            order = self.orders.get(report.client_order_id)
-            if order is not None:
+            order = self.open.get(report.client_order_id)
+            if order is not None:  # a final one takes no report (``_apply_report``)
                 self._apply_report(order, report)
 
     def _cancel_open(self, reason: str) -> None:
@@ -368,9 +368,7 @@ class ExecutionActor(BaseActor):
         self._publish_snapshot()
 
     def _reconcile(self) -> None:
-        for order in list(self.orders.values()):
-            if order.status in FINAL:
-                continue
+        for order in list(self.open.values()):
             report = self.broker.lookup(order.client_order_id)
             if report is None:
                 if order.status is OrderStatus.PENDING_SUBMIT:
@@ -395,7 +393,7 @@ class ExecutionActor(BaseActor):
     def on_drain(self) -> bool:
         """Settle what is open per the shutdown policy; drained when nothing is in flight."""
         self.draining = True
-        for order in list(self.orders.values()):
+        for order in list(self.open.values()):
             if order.status is OrderStatus.PENDING_SUBMIT:
                 self.on_deferred(order.client_order_id)
         if self.config.shutdown_policy == "leave":
@@ -403,7 +401,7 @@ class ExecutionActor(BaseActor):
         self._cancel_open("drain: shutdown policy is cancel")
         if self._snapshot_due:
             self._publish_snapshot()
-        return all(o.status in FINAL for o in self.orders.values())
+        return not self.open
 
     def _reduces(self, order: SubmitOrder | OrderRecord) -> bool:
         pos = self.book.portfolio.positions.get(order.instrument)
