@@ -10,12 +10,18 @@ Layer 2 is the pure pre-trade gate (``gate.py``): every new intent is checked ag
 state, its numbers, duplicates, the order-rate throttle, size and position limits, the price
 collar and the daily loss limit; a refusal is published as ``OrderRejected`` with the
 ``RejectCode`` value and a reason, and counted per code in the book.
+
+Memory holds the open orders and the ``recent_final_orders`` most recently closed ones, not
+every order ever made (~500 B each, 50 a second); an older order is read back from execution's
+own state file when a repeated intent asks for it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
+from collections import ChainMap, OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -88,7 +94,8 @@ class ExecutionActor(BaseActor):
     accepts_commands: ClassVar[bool] = True
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
-        """Load the book and every order; open the broker."""
+        """Load the book and the open orders, count every order, keep some closed; open the
+        broker."""
         cfg: ExecutionConfig = self.config
         raw = snapshot.get("book")
         self.book = (
@@ -96,20 +103,21 @@ class ExecutionActor(BaseActor):
             if raw
             else Book(portfolio=Portfolio(cash=cfg.initial_cash))
         )
-        self.orders = {
-            k.removeprefix("order/"): msgspec.msgpack.decode(v, type=OrderRecord)
-            for k, v in snapshot.items()
-            if k.startswith("order/")
-        }
         # Orders not final, kept apart: the gate and the cancels look at these on every intent
-        # and every halt, and ``orders`` only grows.
-        self.open = {k: o for k, o in self.orders.items() if o.status in OPEN}
+        # and every halt.
+        self.open: dict[str, OrderRecord] = {}
+        # Closed orders, most recently closed last, at most ``recent_final_orders``: every
+        # order ever made would grow without bound; an older one is read back (``_known``).
+        self.closed: OrderedDict[str, OrderRecord] = OrderedDict()
         # Orders by final status, kept as they close: a snapshot (every 0.2 s) must not visit
         # every order ever placed (8 ms at 4,000 orders, and growing).
         self.final_counts: dict[str, int] = {}
-        for order in self.orders.values():
-            if order.status not in OPEN:
-                self._count_final(order)
+        self._db: sqlite3.Connection | None = None
+        for key, raw_order in snapshot.items():
+            if key.startswith("order/"):
+                # The snapshot does not say when an order closed: the closed ones kept are
+                # any ``recent_final_orders`` of them (the last read), not the latest.
+                self._save_in_memory(msgspec.msgpack.decode(raw_order, type=OrderRecord))
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
@@ -133,7 +141,7 @@ class ExecutionActor(BaseActor):
         """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
         out: Summary = {
             "iterations": self.book.handled,
-            "orders": len(self.orders),
+            "orders": len(self.open) + sum(self.final_counts.values()),  # ever made
             "fills": self.book.portfolio.fills,
             "rejected": self.book.rejected,
             "cash": round(self.book.portfolio.cash, 8),
@@ -155,6 +163,38 @@ class ExecutionActor(BaseActor):
         status = order.status.value
         self.final_counts[status] = self.final_counts.get(status, 0) + 1
 
+    @property
+    def orders(self) -> ChainMap[str, OrderRecord]:
+        """Orders in memory: the open ones and the most recently closed, not all ever made."""
+        return ChainMap(self.open, self.closed)
+
+    def _known(self, coid: str) -> OrderRecord | None:
+        """Order ``coid`` however old: from memory, else as committed in execution's own state
+        file (the runtime commits a handler's writes before the next message is handled).
+
+        A repeated intent must find its one order even long after it closed: forgotten and
+        sent again, it could be filled twice. Read-only, on its own connection, opened on first
+        use from the actor thread that alone uses it. No file or no row: no such order; a file
+        that cannot be read raises (the actor restarts) rather than risk a second order.
+        """
+        order = self.orders.get(coid)
+        if order is not None:
+            return order
+        if self._db is None:
+            path = self.state_dir / f"{self.name}.sqlite"
+            if not path.exists():
+                return None  # nothing committed yet (or hooks driven without the runtime)
+            self._db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        # fetchall: a statement left unfinished would hold a read snapshot, and stale reads.
+        rows = self._db.execute("SELECT value FROM kv WHERE key=?", (f"order/{coid}",)).fetchall()
+        return msgspec.msgpack.decode(rows[0][0], type=OrderRecord) if rows else None
+
+    def on_stop(self) -> None:
+        """pykka hook: close the state file's read-only connection."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     # --- intents -----------------------------------------------------------------------
 
     def on_command(self, env: Envelope[Message]) -> None:
@@ -167,7 +207,7 @@ class ExecutionActor(BaseActor):
         self.iterations = self.book.handled
         self.put("book", self.book)
         coid = client_order_id(cmd.intent_id)
-        existing = self.orders.get(coid)
+        existing = self._known(coid)
         if existing is not None:
             self.reply(self._accepted(existing))
             return
@@ -226,8 +266,8 @@ class ExecutionActor(BaseActor):
         if isinstance(token, tuple):
             self._cancel_open(token[1])
             return
-        order = self.orders[str(token)]
-        if order.status is not OrderStatus.PENDING_SUBMIT:
+        order = self.open.get(str(token))
+        if order is None or order.status is not OrderStatus.PENDING_SUBMIT:
             return
         state, why = self.halts.state()
         if not allows_order(state, self._reduces(order)):
@@ -285,14 +325,23 @@ class ExecutionActor(BaseActor):
         self._save(order)
 
     def _save(self, order: OrderRecord) -> None:
+        self._save_in_memory(order)
+        self.put(f"order/{order.client_order_id}", order)
+        self._changed()
+
+    def _save_in_memory(self, order: OrderRecord) -> None:
+        """Keep ``order`` open, or count it closed and keep it among the most recently closed
+        (only open orders change: one evicted from memory is never saved again)."""
         coid = order.client_order_id
         if order.status in OPEN:
             self.open[coid] = order
-        elif self.open.pop(coid, None) is not None or coid not in self.orders:
+            return
+        if self.open.pop(coid, None) is not None or coid not in self.closed:
             self._count_final(order)  # it closes now (a final order saved again counts once)
-        self.orders[coid] = order
-        self.put(f"order/{order.client_order_id}", order)
-        self._changed()
+        self.closed[coid] = order
+        self.closed.move_to_end(coid)
+        while len(self.closed) > self.config.recent_final_orders:
+            self.closed.popitem(last=False)
 
     # --- visible state -----------------------------------------------------------------
 
@@ -323,8 +372,8 @@ class ExecutionActor(BaseActor):
 
     def _match(self) -> None:
         for report in self.broker.match():
-            order = self.orders.get(report.client_order_id)
-            if order is not None:
+            order = self.open.get(report.client_order_id)
+            if order is not None:  # a final one takes no report (``_apply_report``)
                 self._apply_report(order, report)
 
     def _cancel_open(self, reason: str) -> None:
@@ -368,9 +417,7 @@ class ExecutionActor(BaseActor):
         self._publish_snapshot()
 
     def _reconcile(self) -> None:
-        for order in list(self.orders.values()):
-            if order.status in FINAL:
-                continue
+        for order in list(self.open.values()):
             report = self.broker.lookup(order.client_order_id)
             if report is None:
                 if order.status is OrderStatus.PENDING_SUBMIT:
@@ -385,7 +432,7 @@ class ExecutionActor(BaseActor):
         # An order resting at the venue that execution has no record of: its record was lost
         # (an OS crash inside a NORMAL store's fsync window, ADR 0004). Nothing may trade that
         # nobody tracks: cancel it, and say so on the bus (journaled, counted).
-        unknown = [c for c in self.broker.open_orders() if c not in self.orders]
+        unknown = [c for c in self.broker.open_orders() if self._known(c) is None]
         for report in self.broker.cancel_all(unknown) if unknown else []:
             self.publish(OrderCancelled(
                 client_order_id=report.client_order_id, instrument="(unknown)",
@@ -395,7 +442,7 @@ class ExecutionActor(BaseActor):
     def on_drain(self) -> bool:
         """Settle what is open per the shutdown policy; drained when nothing is in flight."""
         self.draining = True
-        for order in list(self.orders.values()):
+        for order in list(self.open.values()):
             if order.status is OrderStatus.PENDING_SUBMIT:
                 self.on_deferred(order.client_order_id)
         if self.config.shutdown_policy == "leave":
@@ -403,7 +450,7 @@ class ExecutionActor(BaseActor):
         self._cancel_open("drain: shutdown policy is cancel")
         if self._snapshot_due:
             self._publish_snapshot()
-        return all(o.status in FINAL for o in self.orders.values())
+        return not self.open
 
     def _reduces(self, order: SubmitOrder | OrderRecord) -> bool:
         pos = self.book.portfolio.positions.get(order.instrument)

@@ -6,7 +6,9 @@ effects the runtime would commit and send.
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,9 @@ import pytest
 
 from actors._runtime.actor import CallKind, Effects
 from actors._runtime.codec import Envelope
+from actors._runtime.store import StateStore
 from actors._runtime.trading import TradingState, TradingStateChanged
-from actors.execution.actor import Book, ExecutionActor
+from actors.execution.actor import Book, ExecutionActor, client_order_id
 from actors.execution.config import ExecutionConfig
 from actors.execution.gate import GateState
 from actors.execution.gate_config import GateConfig
@@ -24,12 +27,15 @@ from actors.execution.messages import (
     ExecutionSnapshot,
     OrderAccepted,
     OrderCancelled,
+    OrderFilled,
     OrderRejected,
+    OrderStatus,
     PriceTick,
     Side,
     SubmitOrder,
 )
 from supervisor.halts import HaltsStore
+from tests.support.venue import venue_total
 
 GATE = GateConfig(
     max_position=5.0, max_gross_position=1e9, max_order_notional=1e9, max_order_quantity=3.0,
@@ -51,7 +57,7 @@ class Clock:
 
 def _actor(tmp: Path, **cfg: Any) -> tuple[ExecutionActor, Clock]:
     HaltsStore.open(tmp / "halts.sqlite").close()
-    actor = ExecutionActor("execution", ExecutionConfig(gate=GATE, **cfg), {}, tmp)
+    actor = ExecutionActor("execution", ExecutionConfig(**{"gate": GATE, **cfg}), {}, tmp)
     clock = Clock()
     actor.clock = clock
     return actor, clock
@@ -72,12 +78,24 @@ def _submit(actor: ExecutionActor, intent: str, quantity: float = 1.0, price: fl
     for token in fx.deferred:
         later = _call(actor, CallKind.DEFERRED, token)
         fx.events.extend(later.events)
+        fx.writes.update(later.writes)  # committed after the command's: the same end state
     return fx
 
 
 def _tick(actor: ExecutionActor, price: float) -> Effects:
     tick = PriceTick(instrument="BTC-USD", price=price, ts=T0, iteration=1)
     return _call(actor, CallKind.EVENT, Envelope(sender="o", msg_id="t", payload=tick))
+
+
+def _halt(actor: ExecutionActor, keep: Callable[[Effects], Effects] = lambda fx: fx) -> None:
+    """An operator's halt, as the runtime delivers it: the gate is set, then the handler runs,
+    then its deferred cancels of what rests at the venue."""
+    halt = TradingStateChanged(previous=TradingState.ACTIVE, state=TradingState.HALTED,
+                               source="operator", reason="test", seq=1)
+    actor.trading_gate.apply(halt)
+    fx = keep(_call(actor, CallKind.EVENT, Envelope(sender="s", msg_id="h", payload=halt)))
+    for token in fx.deferred:
+        keep(_call(actor, CallKind.DEFERRED, token))  # the resting ones are cancelled
 
 
 @pytest.mark.parametrize(
@@ -193,8 +211,7 @@ def test_a_venue_order_execution_has_no_record_of_is_cancelled_at_restart(tmp_pa
     assert isinstance(_submit(actor, "known", 1.0).reply, OrderAccepted)
     assert isinstance(_submit(actor, "lost", 1.0).reply, OrderAccepted)
     lost = next(o.client_order_id for o in actor.orders.values() if o.intent_id == "lost")
-    del actor.orders[lost]  # as if its record never reached the disk
-    actor.open.pop(lost, None)
+    del actor.open[lost]  # as if its record never reached the disk
     fx = _call(actor, CallKind.READY)
     cancelled = [e for e in fx.events if isinstance(e, OrderCancelled)]
     assert [e.client_order_id for e in cancelled] == [lost]
@@ -231,13 +248,134 @@ def test_order_counts_kept_as_orders_close_match_a_full_count(tmp_path: Path) ->
     actor.broker.latency_s = 3600.0  # from here on, orders rest until cancelled
     for i in range(4, 7):
         keep(_submit(actor, f"i{i}", 1.0, side=Side.SELL))
-    halt = TradingStateChanged(previous=TradingState.ACTIVE, state=TradingState.HALTED,
-                               source="operator", reason="test", seq=1)
-    actor.trading_gate.apply(halt)
-    fx = keep(_call(actor, CallKind.EVENT, Envelope(sender="s", msg_id="h", payload=halt)))
-    for token in fx.deferred:
-        keep(_call(actor, CallKind.DEFERRED, token))  # the resting ones are cancelled
+    _halt(actor, keep)
     keep(_submit(actor, "after-halt", 1.0))  # refused: trading state
     assert actor.status_counts() == full_count(actor) == {"FILLED": 4, "CANCELLED": 3}
     again = ExecutionActor("execution", ExecutionConfig(gate=GATE), store, tmp_path)
     assert again.status_counts() == full_count(again) == {"FILLED": 4, "CANCELLED": 3}
+
+
+class StateFile:
+    """Execution's state file (``execution.sqlite``) written as the runtime writes it: each
+    call's writes committed before the next call (the hooks alone write nothing)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.store = asyncio.run(
+            StateStore.open(state_dir / "execution.sqlite", synchronous="NORMAL")
+        )
+
+    def keep(self, fx: Effects) -> Effects:
+        asyncio.run(self.store.commit(fx.writes))
+        return fx
+
+    def load(self) -> dict[str, bytes]:
+        return asyncio.run(self.store.load())[0]
+
+
+@pytest.fixture
+def state_file(tmp_path: Path) -> Iterator[StateFile]:
+    """The state file in ``tmp_path``, closed after the test."""
+    state = StateFile(tmp_path)
+    yield state
+    asyncio.run(state.store.close())
+
+
+def _ten_closed_orders(
+    actor: ExecutionActor, clock: Clock, keep: Callable[[Effects], Effects] = lambda fx: fx,
+) -> list[str]:
+    """Ten orders at the paper venue that all close: six filled one by one, then four
+    cancelled by a halt, after which trading is ACTIVE again. Their intent ids, in the order
+    they closed."""
+    keep(_tick(actor, 100.0))
+    for i in range(6):
+        keep(_submit(actor, f"f{i}", side=Side.BUY if i % 2 == 0 else Side.SELL))
+        clock.now += 1.0
+        keep(_tick(actor, 100.0))  # it fills
+    actor.broker.latency_s = 3600.0  # from here on, orders rest until cancelled
+    for i in range(4):
+        keep(_submit(actor, f"c{i}", side=Side.BUY if i % 2 == 0 else Side.SELL))
+    _halt(actor, keep)
+    actor.trading_gate.apply(TradingStateChanged(
+        previous=TradingState.HALTED, state=TradingState.ACTIVE, source="operator",
+        reason="test", seq=2,
+    ))
+    return [f"f{i}" for i in range(6)] + [f"c{i}" for i in range(4)]
+
+
+CLOSED = {"FILLED": 6, "CANCELLED": 4}
+# A short duplicate window, passed before the repeats: the gate would let a repeated intent
+# through, so only execution's own record of the order stands between it and a second fill.
+SHORT_MEMORY_GATE = msgspec.structs.replace(GATE, duplicate_window_s=10.0)
+
+
+def test_memory_keeps_open_orders_and_only_the_most_recently_closed(tmp_path: Path) -> None:
+    """With recent_final_orders=3, ten closed orders leave three in memory, the last three
+    closed; the summary still counts every order ever made, and the counts by status."""
+    actor, clock = _actor(tmp_path, broker="paper", paper_latency_s=0.0, recent_final_orders=3)
+    closed = _ten_closed_orders(actor, clock)
+    assert not actor.open
+    assert len(actor.orders) == 3
+    assert [o.intent_id for o in actor.orders.values()] == closed[-3:]
+    assert actor.status_counts() == CLOSED
+    summary = actor.summary()
+    assert summary["orders"] == 10
+    assert summary["orders:FILLED"] == 6
+    assert summary["orders:CANCELLED"] == 4
+
+
+def _repeat_is_its_one_order(actor: ExecutionActor, intent: str, status: OrderStatus,
+                             state_dir: Path) -> None:
+    """A repeated ``intent`` is answered with its existing order; nothing new is written,
+    sent to the venue or booked."""
+    fills, at_venue = actor.book.portfolio.fills, venue_total(state_dir)
+    fx = _submit(actor, intent)
+    assert isinstance(fx.reply, OrderAccepted)
+    assert (fx.reply.client_order_id, fx.reply.intent_id, fx.reply.status) == (
+        client_order_id(intent), intent, status,
+    )
+    assert not [k for k in fx.writes if k.startswith("order/")]
+    assert not fx.deferred
+    assert not [e for e in fx.events if isinstance(e, OrderFilled)]
+    assert actor.book.portfolio.fills == fills
+    assert venue_total(state_dir) == at_venue
+
+
+def test_a_repeated_intent_of_an_order_gone_from_memory_is_read_back(
+    tmp_path: Path, state_file: StateFile,
+) -> None:
+    """The first order, filled and long evicted from memory, is repeated: execution reads it
+    back from its state file and answers with it, rather than sending it again (the venue
+    would answer with its fill, and execution would book that fill a second time)."""
+    actor, clock = _actor(tmp_path, broker="paper", paper_latency_s=0.0,
+                          recent_final_orders=3, gate=SHORT_MEMORY_GATE)
+    _ten_closed_orders(actor, clock, state_file.keep)
+    assert client_order_id("f0") not in actor.orders
+    clock.now += 60.0  # past the gate's duplicate window
+    assert venue_total(tmp_path) == 10
+    _repeat_is_its_one_order(actor, "f0", OrderStatus.FILLED, tmp_path)
+    _repeat_is_its_one_order(actor, "c0", OrderStatus.CANCELLED, tmp_path)
+    assert actor.summary()["orders"] == 10
+
+
+def test_a_restart_keeps_few_closed_orders_and_reads_back_the_others(
+    tmp_path: Path, state_file: StateFile,
+) -> None:
+    """Restarted from the state file with recent_final_orders=2: two closed orders in memory,
+    every order counted, and a repeat of any of the ten answered with its one order."""
+    first, clock = _actor(tmp_path, broker="paper", paper_latency_s=0.0, gate=SHORT_MEMORY_GATE)
+    intents = _ten_closed_orders(first, clock, state_file.keep)
+    again = ExecutionActor(
+        "execution",
+        ExecutionConfig(gate=SHORT_MEMORY_GATE, broker="paper", recent_final_orders=2),
+        state_file.load(), tmp_path,
+    )
+    again.clock = clock
+    clock.now += 60.0  # past the gate's duplicate window
+    assert not again.open
+    assert len(again.orders) == 2
+    assert again.status_counts() == CLOSED
+    assert again.summary()["orders"] == 10
+    for intent in intents:
+        status = OrderStatus.FILLED if intent.startswith("f") else OrderStatus.CANCELLED
+        _repeat_is_its_one_order(again, intent, status, tmp_path)
+    assert again.status_counts() == CLOSED
