@@ -35,8 +35,10 @@ class GateConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Local wall-clock time ``HH:MM`` at which a trading session (and its loss baseline) starts."""
     timezone: str = "UTC"
     """IANA time zone name in which ``session_reset`` is read (e.g. ``America/New_York``)."""
-    duplicate_window_s: float = 86_400.0
-    """How long an accepted intent id is remembered to refuse its duplicates, in seconds."""
+    duplicate_window_s: float = 10.0
+    """How long an accepted intent id is remembered to refuse its duplicates, in seconds. The
+    window is persisted with every order, so it stays short; beyond it a repeated intent id
+    still maps to its one existing order (execution's records)."""
 
     def __post_init__(self) -> None:
         """Refuse limits that would make the gate meaningless (ValueError; msgspec wraps it).
