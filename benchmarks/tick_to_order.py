@@ -18,7 +18,6 @@ venue's book (client order id -> accepted_at).
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors import wire
 from actors._runtime import endpoints
+from actors._runtime.store import connect_readonly
 from actors.execution.messages import OrderAccepted, PriceTick
 from benchmarks.restart import pct
 from tests.support.tree import TreeRun
@@ -58,7 +58,7 @@ execution = "{sync}"
 
 
 def _venue(state_dir: Path) -> dict[str, float]:
-    con = sqlite3.connect(f"file:{state_dir / 'paper-venue.sqlite'}?mode=ro", uri=True)
+    con = connect_readonly(state_dir / "paper-venue.sqlite")
     try:
         return {str(c): float(a) for c, a in con.execute(
             "SELECT client_order_id, accepted_at FROM orders")}

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from actors._runtime.store import connect_readonly
+
 if TYPE_CHECKING:
     from actors.journal.verify import VerifyReport
 
@@ -253,7 +255,7 @@ def journal_check(state_dir: Path) -> JournalCheck:
         note = f"no halts store at {halts}: day tails not checked against anchors"
     else:
         try:
-            con = sqlite3.connect(f"{halts.resolve().as_uri()}?mode=ro", uri=True)
+            con = connect_readonly(halts)
             try:
                 rows = con.execute(
                     "SELECT seq, payload FROM halts WHERE kind = 'anchor' ORDER BY seq"

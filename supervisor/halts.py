@@ -39,6 +39,7 @@ from typing import Any
 
 import msgspec
 
+from actors._runtime.store import connect_readonly
 from actors._runtime.trading import TradingState
 from supervisor.errors import HaltsStoreTampered
 from supervisor.halts_chain import (
@@ -124,7 +125,7 @@ def _decode(raw: bytes) -> str:
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         # mode=ro: verification must never write to the evidence, nor create a missing file.
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn = connect_readonly(path, isolation_level=None)
     else:
         conn = sqlite3.connect(path, isolation_level=None)
     conn.text_factory = _decode

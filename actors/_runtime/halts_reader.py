@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from actors._runtime.store import connect_readonly
 from actors._runtime.trading import TradingState
 
 HALTS_FILE = "halts.sqlite"
@@ -32,9 +33,7 @@ class HaltsReader:
         if self._conn is None:
             if not self.path.exists():
                 raise sqlite3.OperationalError(f"{self.path} does not exist")
-            self._conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
-            )
+            self._conn = connect_readonly(self.path, check_same_thread=False)
         return self._conn
 
     def state(self) -> tuple[TradingState, str]:

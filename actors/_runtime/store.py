@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 # How many processed command ids are remembered for dedupe; older ones are pruned. A sender
 # retries within seconds, so this bounds the table without weakening exactly-once in practice.
@@ -172,6 +173,17 @@ class _WalSyncer(threading.Thread):
     def stop(self) -> None:
         self._stopping.set()
         self.join(timeout=1.0)
+
+
+def connect_readonly(path: Path, **kwargs: Any) -> sqlite3.Connection:
+    """A read-only connection to an SQLite file that must already exist (``mode=ro``): it can
+    neither write to the file nor create a missing one. The path goes in as a ``file:`` URI,
+    percent-encoded, so a directory named with ``?``, ``#`` or ``%`` is read, not misparsed.
+    ``kwargs`` go to ``sqlite3.connect``."""
+    con: sqlite3.Connection = sqlite3.connect(
+        f"{path.absolute().as_uri()}?mode=ro", uri=True, **kwargs
+    )
+    return con
 
 
 def read_snapshot(path: Path) -> dict[str, bytes]:

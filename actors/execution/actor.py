@@ -31,6 +31,7 @@ from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
+from actors._runtime.store import connect_readonly
 from actors._runtime.trading import TradingState, TradingStateChanged, allows_order
 from actors.execution import gate
 from actors.execution.brokers import BrokerOrder, BrokerReport, make_broker
@@ -184,7 +185,7 @@ class ExecutionActor(BaseActor):
             path = self.state_dir / f"{self.name}.sqlite"
             if not path.exists():
                 return None  # nothing committed yet (or hooks driven without the runtime)
-            self._db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+            self._db = connect_readonly(path)
         # fetchall: a statement left unfinished would hold a read snapshot, and stale reads.
         rows = self._db.execute("SELECT value FROM kv WHERE key=?", (f"order/{coid}",)).fetchall()
         return msgspec.msgpack.decode(rows[0][0], type=OrderRecord) if rows else None

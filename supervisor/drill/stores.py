@@ -17,6 +17,7 @@ from pathlib import Path
 
 import msgspec
 
+from actors._runtime.store import connect_readonly
 from actors.breaker.actor import Persisted
 from actors.execution.actor import Book, OrderRecord
 
@@ -32,7 +33,7 @@ VENUE_FILE = "paper-venue.sqlite"
 @contextmanager
 def read_only(path: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection to ``path`` with one read transaction open (a snapshot)."""
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    con = connect_readonly(path, isolation_level=None)
     try:
         con.execute("BEGIN")
         yield con

@@ -21,6 +21,7 @@ import zmq
 
 from actors import wire
 from actors._runtime import endpoints
+from actors._runtime.store import connect_readonly
 from actors.journal.chain import parse_raw
 from actors.journal.layout import list_days, read_lines
 from actors.orchestrator.messages import SignalRejected
@@ -49,7 +50,7 @@ def _outbox(state: Path) -> list[tuple[str, str]]:
     path = state / "alerter-outbox.sqlite"
     if not path.exists():
         return []
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    con = connect_readonly(path)
     try:
         return [(str(k), str(t)) for k, t in con.execute("SELECT kind, text FROM alerts")]
     except sqlite3.OperationalError:

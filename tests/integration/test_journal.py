@@ -27,6 +27,7 @@ import zmq
 
 from actors import wire
 from actors._runtime import endpoints
+from actors._runtime.store import connect_readonly
 from actors.journal.chain import make_line
 from actors.journal.layout import day_path
 from actors.journal.writer import FsyncPolicy, JournalWriter
@@ -308,7 +309,7 @@ def _anchor_rows(state: Path) -> list[dict[str, Any]]:
     path = state / "halts.sqlite"
     if not path.exists():
         return []
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    con = connect_readonly(path)
     try:
         rows = con.execute("SELECT payload FROM halts WHERE kind = 'anchor' ORDER BY seq")
         return [json.loads(r[0]) for r in rows.fetchall()]

@@ -17,7 +17,7 @@ import zmq
 
 from actors import wire
 from actors._runtime import endpoints
-from actors._runtime.store import read_snapshot
+from actors._runtime.store import connect_readonly, read_snapshot
 from actors._runtime.trading import TradingState
 from actors.breaker.actor import Persisted
 from actors.execution.messages import OrderRejected, Side, SubmitOrder
@@ -120,9 +120,8 @@ def _wait(pred: Any, timeout: float = 15.0, what: str = "condition") -> None:
 
 
 def _venue_quantities(state_dir: Path) -> list[float]:
-    import sqlite3
 
-    con = sqlite3.connect(f"file:{state_dir / 'paper-venue.sqlite'}?mode=ro", uri=True)
+    con = connect_readonly(state_dir / "paper-venue.sqlite")
     try:
         return [float(r[0]) for r in con.execute("SELECT quantity FROM orders")]
     finally:

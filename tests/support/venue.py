@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from actors._runtime.store import read_snapshot
+from actors._runtime.store import connect_readonly, read_snapshot
 from actors.execution.actor import Book, OrderRecord
 
 PAPER = """
@@ -30,7 +30,7 @@ def venue_counts(state_dir: Path) -> dict[str, int]:
     path = state_dir / "paper-venue.sqlite"
     if not path.exists():
         return {}
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = connect_readonly(path)
     try:
         return dict(con.execute("SELECT status, count(*) FROM orders GROUP BY status"))
     except sqlite3.OperationalError:
@@ -46,7 +46,7 @@ def venue_total(state_dir: Path) -> int:
 
 def venue_ids(state_dir: Path) -> list[str]:
     """Every client order id at the venue (duplicates would show twice; the key forbids it)."""
-    con = sqlite3.connect(f"file:{state_dir / 'paper-venue.sqlite'}?mode=ro", uri=True)
+    con = connect_readonly(state_dir / "paper-venue.sqlite")
     try:
         return [r[0] for r in con.execute("SELECT client_order_id FROM orders")]
     finally:

@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import random
 import signal
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import pytest
 
 from actors._runtime.actor import CallKind, Effects
 from actors._runtime.codec import Envelope
-from actors._runtime.store import StateStore, read_snapshot
+from actors._runtime.store import StateStore, connect_readonly, read_snapshot
 from actors.execution.actor import FINAL, Book, ExecutionActor, OrderRecord, client_order_id
 from actors.execution.config import ExecutionConfig
 from actors.execution.messages import OrderStatus, PriceTick, Side, SubmitOrder
@@ -143,7 +142,7 @@ def _start(state_dir: Path, order: int = -2, step: str = "", delay: float = 0.0)
 
 def _check(state_dir: Path) -> None:
     """Every intent is one order at the venue, filled, booked once; positions match."""
-    con = sqlite3.connect(f"file:{state_dir / 'paper-venue.sqlite'}?mode=ro", uri=True)
+    con = connect_readonly(state_dir / "paper-venue.sqlite")
     try:
         venue = con.execute(
             "SELECT client_order_id, side, quantity, status, fill_price FROM orders").fetchall()
