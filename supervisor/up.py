@@ -30,6 +30,7 @@ from actors._runtime.messages import (
     TreeLiveness,
     TreeStopping,
 )
+from actors._runtime.spawn import name_process
 from actors._runtime.trading import TradingState
 from actors.execution.messages import ExecutionSnapshot
 from supervisor import config_audit
@@ -94,6 +95,7 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     """Run the tree; returns the process exit status (0 only after a clean drain)."""
     json_lines = log_json(config)
     log.configure("supervisor", json_lines=json_lines)
+    name_process("supervisor")  # before the zygote forks: it renames itself
     dirs.state.mkdir(parents=True, exist_ok=True)
     endpoints.prepare_run_dir(dirs.run)
     become_subreaper()

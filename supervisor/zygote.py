@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from actors._runtime.spawn import ExitCode, SpawnRequest
+from actors._runtime.spawn import ExitCode, SpawnRequest, name_process
 from supervisor.errors import ChildStartError
 
 _PR_SET_PDEATHSIG = 1
@@ -64,6 +64,7 @@ def _zygote_main(conn: Any, preload: tuple[str, ...], parent_pid: int, parent_en
     if os.getppid() != parent_pid:
         os._exit(ExitCode.ORPHANED)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    name_process("zygote")
     for name in preload:
         importlib.import_module(name)
     from actors import wire
@@ -144,6 +145,7 @@ def _spare_main(req_r: int, parent_pid: int) -> int:
     from actors._runtime.spawn import bind_to_parent
 
     bind_to_parent(parent_pid)
+    name_process("spare")
     with os.fdopen(req_r, "rb") as f:
         head = f.read(4)
         if len(head) < 4:

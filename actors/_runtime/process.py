@@ -46,7 +46,13 @@ from actors._runtime.replay import (
     BusReplay,
     ReplayRequest,
 )
-from actors._runtime.spawn import ExitCode, SpawnRequest, bind_to_parent, import_actor
+from actors._runtime.spawn import (
+    ExitCode,
+    SpawnRequest,
+    bind_to_parent,
+    import_actor,
+    name_process,
+)
 from actors._runtime.store import SEEN_KEEP, StateStore
 from actors._runtime.trading import TradingGate, TradingStateChanged
 
@@ -76,6 +82,7 @@ def main(req: SpawnRequest, *, bound: bool = False) -> int:
     """
     if not bound:
         bind_to_parent(req.supervisor_pid)
+    name_process(req.name)
     # Ctrl-C in a terminal reaches the whole process group; only the supervisor may act on it,
     # so that the drain keeps its order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

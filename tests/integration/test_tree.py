@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -43,6 +44,12 @@ def test_status_shows_six_actors_alive_and_the_loop_advancing(tree_factory) -> N
         assert time.monotonic() < deadline, later
         time.sleep(0.2)
     assert all(a.last_heartbeat_age_s < 5 for a in later.actors)
+    # Each process is named for an operator (``top``, ``ps -o comm``, ``pgrep qf-``).
+    names = {a.name: Path(f"/proc/{a.pid}/comm").read_text().strip() for a in later.actors}
+    assert names == {a: f"qf-{a}"[:15] for a in SIX}
+    assert Path(f"/proc/{tree.pid}/comm").read_text().strip() == "qf-supervisor"
+    zygote = tree.wait_for("supervisor_started")["zygote_pid"]
+    assert Path(f"/proc/{zygote}/comm").read_text().strip() == "qf-zygote"
 
 
 def test_the_default_trades_within_20_s_and_status_shows_positions_and_orders(
