@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import zmq
@@ -42,6 +43,18 @@ def _echo(there: str, back: str, n: int) -> None:
     ctx.term()
 
 
+def _timed(n: int, gap_s: float, once: Callable[[], None]) -> list[float]:
+    """``n`` timings (µs) of ``once``, each after ``gap_s`` of idleness."""
+    out = []
+    for _ in range(n):
+        if gap_s:
+            time.sleep(gap_s)
+        start = time.perf_counter_ns()
+        once()
+        out.append((time.perf_counter_ns() - start) / 1e3)
+    return out
+
+
 def processes(n: int, gap_s: float, run_dir: Path) -> list[float]:
     """Round trips (µs) to an echo process, ``gap_s`` of idleness before each."""
     there, back = f"ipc://{run_dir}/there", f"ipc://{run_dir}/back"
@@ -55,16 +68,13 @@ def processes(n: int, gap_s: float, run_dir: Path) -> list[float]:
         push.send(b"warm")
         assert pull.poll(5000), "the echo process did not answer"
         pull.recv()
-        out = []
-        for _ in range(n):
-            if gap_s:
-                time.sleep(gap_s)
-            start = time.perf_counter_ns()
+
+        def once() -> None:
             push.send(b"x" * 64)
             assert pull.poll(5000), "the echo process did not answer"
             pull.recv()
-            out.append((time.perf_counter_ns() - start) / 1e3)
-        return out
+
+        return _timed(n, gap_s, once)
     finally:
         echo.join(timeout=5)
         if echo.is_alive():
@@ -86,14 +96,12 @@ def threads(n: int, gap_s: float) -> list[float]:
 
     t = threading.Thread(target=worker, daemon=True)
     t.start()
-    out = []
-    for i in range(n):
-        if gap_s:
-            time.sleep(gap_s)
-        start = time.perf_counter_ns()
-        there.put(i)
+
+    def once() -> None:
+        there.put(0)
         back.get(timeout=5)
-        out.append((time.perf_counter_ns() - start) / 1e3)
+
+    out = _timed(n, gap_s, once)
     t.join(timeout=5)
     return out
 

@@ -178,7 +178,7 @@ class ExecutionActor(BaseActor):
         use from the actor thread that alone uses it. No file or no row: no such order; a file
         that cannot be read raises (the actor restarts) rather than risk a second order.
         """
-        order = self.orders.get(coid)
+        order = self.open.get(coid) or self.closed.get(coid)
         if order is not None:
             return order
         if self._db is None:

@@ -462,9 +462,7 @@ def check(
     # Stamped no earlier than the last entry, so that the windows stay in time order (what
     # ``_prune`` relies on) even if the wall clock steps back; such an entry expires late,
     # which errs on the strict side.
-    last = max(state.order_times[-1:] + tuple(t for _, t in state.recent_intents[-1:]),
-               default=now)
-    stamp = max(now, last)
+    stamp = max((now, *state.order_times[-1:], *(t for _, t in state.recent_intents[-1:])))
     return Accept(
         state=msgspec.structs.replace(
             state,
