@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,9 @@ every = 1
 """
 
 
+_STEPS = ("persist_ms", "by_actor_ms", "sent_by_actor_ms")
+
+
 def _ts(line: dict) -> float:
     return dt.datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")).timestamp()
 
@@ -56,7 +60,9 @@ def main() -> int:
     """Run and print the figures."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--halts", type=int, default=500)
+    ap.add_argument("--dump", type=Path, help="write every halt's figures here (JSON lines)")
     args = ap.parse_args()
+    dump = args.dump.open("w") if args.dump else None
     codec = wire.codec()
     acks: list[float] = []
     cancels: list[float] = []
@@ -100,6 +106,9 @@ def main() -> int:
                 for actor, ms in line.get("sent_by_actor_ms", {}).items():
                     sent_by_actor.setdefault(actor, []).append(float(ms))
                 persist.append(float(line["persist_ms"]) if "persist_ms" in line else 0.0)
+                if dump is not None:
+                    dump.write(json.dumps({"acked_ms": acks[-1], "reply_ms": replies[-1],
+                                           **{k: line.get(k) for k in _STEPS}}) + "\n")
                 last, n = 0, 0
                 deadline = time.monotonic() + 0.2
                 while time.monotonic() < deadline:

@@ -9,13 +9,15 @@ and only then are the reply, the events and the commands sent.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
+import math
 import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import zmq
@@ -65,6 +67,10 @@ _BAD_EVENT_EVERY_S = 1.0
 _POSITION_EVERY_S = 0.2
 _CHUNK = 64
 """Messages of one socket handled between two group commits (and two looks at the commands)."""
+_BUS_PER_TURN = 1000
+"""Bus events handled before the loop looks at its timers again (beats, ticks, retries)."""
+_BACKLOG_MAX = 10_000
+"""Bus events read ahead (to find a trading-state change) and not yet handled, at most."""
 
 
 class _Outgoing(msgspec.Struct, frozen=True):
@@ -120,6 +126,10 @@ class Runtime:
         self.ctx = zmq.asyncio.Context()
         self.dealers: dict[str, zmq.asyncio.Socket] = {}
         self.router: zmq.asyncio.Socket | None = None
+        self._bus_backlog: collections.deque[tuple[list[bytes], Envelope[Message]]] = (
+            collections.deque()
+        )
+        self._in_bus = False
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -274,7 +284,8 @@ class Runtime:
             deadline = min(next_tick, next_beat, next_retry)
             if self.drain_requested is not None:
                 deadline = min(deadline, now + _DRAIN_RETRY_S)
-            timeout_ms = max(0, int((deadline - now) * 1000))
+            # Rounded up: a deadline 0.9 ms away is waited for, not polled for in a spin.
+            timeout_ms = 0 if self._bus_backlog else max(0, math.ceil((deadline - now) * 1000))
             ready = dict(await poller.poll(timeout_ms))
             await self._drain_ready([(s, label) for s, label in sockets.items() if s in ready])
             now = time.monotonic()
@@ -312,26 +323,55 @@ class Runtime:
         socket in ``ready``'s order (commands before the bus), each socket in arrival order, in
         chunks that end with a group commit; between two chunks of the bus, commands that
         arrived meanwhile go first (an intent must not wait behind a thousand price ticks and
-        the fills they trigger).
+        the fills they trigger). Between any two messages the bus is looked at again
+        (``_look_for_trading_state``): a change published while a batch is being handled waits
+        for one message, not for the rest of the batch.
         """
         # The sockets that can carry a trading-state change are read first; ``_read`` applies
         # and acknowledges one as soon as it is decoded, ahead of everything read with it.
-        first = [r for r in ready if r[1] in ("control", "bus")]
-        batches = {label: await self._read(sock, label) for sock, label in first}
-        batches.update({label: await self._read(sock, label) for sock, label in ready
-                        if label not in batches})
+        batches: dict[str, list[tuple[list[bytes], Envelope[Message]]]] = {}
+        for sock, label in sorted(ready, key=lambda r: r[1] not in ("control", "bus")):
+            if label == "bus":
+                self._bus_backlog.extend(await self._read(sock, label))
+            else:
+                batches[label] = await self._read(sock, label)
         for _sock, label in ready:
+            if label == "bus":
+                continue  # last, below: it is last in ``ready`` too
             batch = batches[label]
             for start in range(0, len(batch), _CHUNK):
-                if start and label == "bus" and self.router is not None:
-                    await self._handle(self.router, "commands")
                 for frames, env in batch[start:start + _CHUNK]:
                     await self._dispatch(label, frames, env)
+                    await self._look_for_trading_state()
                 await self._batch_end(label)
+        if not self._in_bus:
+            await self._dispatch_bus()
 
-    async def _handle(self, sock: zmq.asyncio.Socket, label: str) -> None:
-        """Read and handle what waits on one socket now (nothing if nothing waits)."""
-        await self._drain_ready([(sock, label)])
+    async def _dispatch_bus(self) -> None:
+        """Handle the bus events read so far, in order, including those read meanwhile."""
+        self._in_bus = True
+        try:
+            handled = 0
+            while self._bus_backlog and handled < _BUS_PER_TURN:
+                if handled and self.router is not None:
+                    await self._drain_ready([(self.router, "commands")])
+                n = min(_CHUNK, len(self._bus_backlog))
+                handled += n
+                for _ in range(n):
+                    frames, env = self._bus_backlog.popleft()
+                    await self._dispatch("bus", frames, env)
+                    await self._look_for_trading_state()
+                await self._batch_end("bus")
+        finally:
+            self._in_bus = False
+
+    async def _look_for_trading_state(self) -> None:
+        """Between two messages: read what the bus has brought meanwhile (a few microseconds
+        when nothing has), so that a trading-state change in it is applied and acknowledged
+        now; the events read are handled after those read before them."""
+        if (len(self._bus_backlog) < _BACKLOG_MAX
+                and cast(int, self.sub.get(zmq.EVENTS)) & zmq.POLLIN):
+            self._bus_backlog.extend(await self._read(self.sub, "bus"))
 
     async def _read(
         self, sock: zmq.asyncio.Socket, label: str

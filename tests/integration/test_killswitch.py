@@ -202,3 +202,34 @@ def test_halt_without_an_answering_supervisor_goes_to_the_store_and_execution_ob
     finally:
         os.kill(tree.pid, signal.SIGCONT)
     assert tree.status().trading_state == "ACTIVE"  # the supervisor itself was never told
+
+
+FLOOD = """
+[supervisor]
+children = ["slow", "flood"]
+[children.slow]
+actor = "tests.support.flood:SlowActor"
+args = { blocker_s = 0.4, slow_s = 0.05 }
+[children.flood]
+actor = "tests.support.flood:FloodActor"
+args = { delay_s = 0.5, n = 40 }
+"""
+
+
+def test_a_halt_is_applied_between_two_messages_of_a_backlog(tree_factory) -> None:
+    """An actor working through 40 queued events (50 ms each) applies and acks a halt after
+    the event in hand, not after the other 39 (2 s); then it handles every event, in order."""
+    tree = tree_factory(FLOOD)
+    tree.wait_started()
+    tree.wait_for("slow_handled", lambda ln: ln["iteration"] == 2, timeout=30)
+    mark = tree.mark()
+    reply = _halt(tree)
+    acked = tree.wait_for("trading_state_acked", lambda ln: ln["seq"] == reply.seq, after=mark)
+    saw = tree.wait_for("slow_saw_state", lambda ln: ln["seq"] == reply.seq, after=mark)
+    # Halted with the backlog half done at most (~1 event after the 2nd; 20 is 1 s of slack);
+    # before the change it came after all 40.
+    assert saw["handled"] <= 20, saw
+    assert acked["by_actor_ms"]["slow"] < 1000, acked
+    tree.wait_for("slow_handled", lambda ln: ln["iteration"] == 40, after=mark, timeout=30)
+    order = [ln["iteration"] for ln in tree.events("slow_handled")]
+    assert order == list(range(41))
