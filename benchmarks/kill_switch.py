@@ -12,6 +12,7 @@ Then ``resume`` and let orders rest again.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import statistics
@@ -28,6 +29,7 @@ from actors import wire
 from actors._runtime import endpoints
 from actors.execution.messages import OrderCancelled
 from benchmarks.restart import row
+from benchmarks.stalls import StallProbe, split
 from supervisor.admin_messages import (
     ENCODER,
     REPLY_DECODER,
@@ -61,6 +63,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--halts", type=int, default=500)
     ap.add_argument("--dump", type=Path, help="write every halt's figures here (JSON lines)")
+    ap.add_argument("--stalls", action="store_true",
+                    help="run benchmarks/stalls.py alongside; split the figures by machine stall")
     args = ap.parse_args()
     dump = args.dump.open("w") if args.dump else None
     codec = wire.codec()
@@ -71,7 +75,9 @@ def main() -> int:
     sent_by_actor: dict[str, list[float]] = {}
     persist: list[float] = []
     replies: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="qfk") as tmp:
+    windows: list[tuple[int, int]] = []
+    probe = StallProbe() if args.stalls else contextlib.nullcontext()
+    with probe, tempfile.TemporaryDirectory(prefix="qfk") as tmp:
         tree = TreeRun(Path(tmp), CONFIG)
         ctx = zmq.Context()
         try:
@@ -101,6 +107,7 @@ def main() -> int:
                 line = tree.wait_for("trading_state_acked", lambda ln, s=reply.seq: ln["seq"] == s,
                                      after=mark)
                 acks.append((_ts(line) - t_wall) * 1000)
+                windows.append((t_mono, t_mono + int(acks[-1] * 1e6)))
                 for actor, ms in line.get("by_actor_ms", {}).items():
                     by_actor.setdefault(actor, []).append(float(ms))
                 for actor, ms in line.get("sent_by_actor_ms", {}).items():
@@ -141,6 +148,17 @@ def main() -> int:
     print("per step (from the transition persisted, about to publish):")
     for name, values in rows:
         print("  " + row(name, values, width=42))
+    if isinstance(probe, StallProbe):
+        print(probe.describe())
+        clear, stalled = split(probe, windows, acks)
+        print(f"halt -> all acked, by whether the window overlapped a machine stall "
+              f"({len(stalled)} of {len(acks)} did):")
+        for name, values in (("  no stall", clear), ("  a stall", stalled)):
+            if values:
+                print(row(name, values))
+        over = [i for i, v in enumerate(acks) if v > 10]
+        print(f"halts over 10 ms: {len(over)}, of which overlapping a stall: "
+              f"{sum(1 for i in over if probe.overlap_ms(*windows[i]))}")
     return 0
 
 

@@ -18,6 +18,7 @@ venue's book (client order id -> accepted_at).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from actors._runtime import endpoints
 from actors._runtime.store import connect_readonly
 from actors.execution.messages import OrderAccepted, PriceTick
 from benchmarks.restart import pct
+from benchmarks.stalls import StallProbe, split
 from tests.support.tree import TreeRun
 from tests.support.venue import execution_orders
 
@@ -67,9 +69,12 @@ def _venue(state_dir: Path) -> dict[str, float]:
 
 
 def measure(
-    seconds: float, interval: float, sync: str, latency: float = 0.05
+    seconds: float, interval: float, sync: str, latency: float = 0.05,
+    windows: list[tuple[int, int]] | None = None,
 ) -> dict[str, list[float]]:
-    """Run a paper tree for ``seconds``; latencies in ms per stage of the path."""
+    """Run a paper tree for ``seconds``; latencies in ms per stage of the path. ``windows``
+    gets each order's tick -> accepted span on the monotonic clock (ns), in the same order."""
+    wall_minus_mono = time.time() - time.monotonic()
     with tempfile.TemporaryDirectory(prefix="qft") as tmp:
         runtime = SYNC.format(sync=sync) if sync else ""
         tree = TreeRun(Path(tmp), CONFIG.format(interval=interval, runtime=runtime,
@@ -111,6 +116,9 @@ def measure(
             out[STAGES[1]].append((t1 - t0) * 1000)
             out[STAGES[2]].append((t2 - t1) * 1000)
             out[STAGES[3]].append((t3 - t2) * 1000)
+            if windows is not None:
+                windows.append((int((t0 - wall_minus_mono) * 1e9),
+                                int((t3 - wall_minus_mono) * 1e9)))
     return out
 
 
@@ -132,8 +140,13 @@ def main() -> int:
                          "config's choice per actor)")
     ap.add_argument("--latency", type=float, default=0.05,
                     help="paper_latency_s (3600: orders rest, no fill work on the path)")
+    ap.add_argument("--stalls", action="store_true",
+                    help="run benchmarks/stalls.py alongside; split the figures by machine stall")
     args = ap.parse_args()
-    stages = measure(args.seconds, args.interval, args.sync, args.latency)
+    windows: list[tuple[int, int]] = []
+    probe = StallProbe() if args.stalls else contextlib.nullcontext()
+    with probe:
+        stages = measure(args.seconds, args.interval, args.sync, args.latency, windows)
     lat = stages[STAGES[0]]
     if not lat:
         print("no orders reached the venue")
@@ -145,6 +158,15 @@ def main() -> int:
     for name, values in stages.items():
         print(f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"
               f"{pct(values, 99):>10.2f}{max(values):>10.2f}")
+    if isinstance(probe, StallProbe):
+        print(probe.describe())
+        clear, stalled = split(probe, windows, lat)
+        print(f"tick -> accepted, by whether the window overlapped a machine stall "
+              f"({len(stalled)} of {len(lat)} did):")
+        for name, values in (("  no stall", clear), ("  a stall", stalled)):
+            if values:
+                print(f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"
+                      f"{pct(values, 99):>10.2f}{max(values):>10.2f}")
     return 0
 
 
