@@ -29,7 +29,7 @@ from actors import wire
 from actors._runtime import endpoints
 from actors.execution.messages import OrderCancelled
 from benchmarks.restart import row
-from benchmarks.stalls import StallProbe, split
+from benchmarks.stalls import StallProbe, report
 from supervisor.admin_messages import (
     ENCODER,
     REPLY_DECODER,
@@ -149,16 +149,7 @@ def main() -> int:
     for name, values in rows:
         print("  " + row(name, values, width=42))
     if isinstance(probe, StallProbe):
-        print(probe.describe())
-        clear, stalled = split(probe, windows, acks)
-        print(f"halt -> all acked, by whether the window overlapped a machine stall "
-              f"({len(stalled)} of {len(acks)} did):")
-        for name, values in (("  no stall", clear), ("  a stall", stalled)):
-            if values:
-                print(row(name, values))
-        over = [i for i, v in enumerate(acks) if v > 10]
-        print(f"halts over 10 ms: {len(over)}, of which overlapping a stall: "
-              f"{sum(1 for i in over if probe.overlap_ms(*windows[i]))}")
+        print("\n".join(report(probe, "halt -> all acked", windows, acks, row, over_ms=10)))
     return 0
 
 

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -126,13 +127,22 @@ class StallProbe:
                 f"{len(self.stalls)}, longest {longest:.1f} ms")
 
 
-def split(probe: StallProbe, windows: list[tuple[int, int]], values: list[float]
-          ) -> tuple[list[float], list[float]]:
-    """``values`` of the windows that overlapped no stall, and of those that overlapped one."""
+def report(
+    probe: StallProbe, what: str, windows: list[tuple[int, int]], values: list[float],
+    line: Callable[[str, list[float]], str], over_ms: float,
+) -> list[str]:
+    """Lines that split ``values`` (one per window, ms) by whether the window overlapped a
+    stall; ``line`` formats one row of figures, as the benchmark's own table does."""
     clear, stalled = [], []
     for (a, b), v in zip(windows, values, strict=True):
         (stalled if probe.overlap_ms(a, b) else clear).append(v)
-    return clear, stalled
+    out = [probe.describe(), f"{what}, by whether the window overlapped a machine stall "
+           f"({len(stalled)} of {len(values)} did):"]
+    out += [line(name, v) for name, v in (("  no stall", clear), ("  a stall", stalled)) if v]
+    over = [w for w, v in zip(windows, values, strict=True) if v > over_ms]
+    out.append(f"over {over_ms:g} ms: {len(over)}, of which overlapping a stall: "
+               f"{sum(1 for w in over if probe.overlap_ms(*w))}")
+    return out
 
 
 def main() -> int:

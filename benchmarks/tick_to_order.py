@@ -34,7 +34,7 @@ from actors._runtime import endpoints
 from actors._runtime.store import connect_readonly
 from actors.execution.messages import OrderAccepted, PriceTick
 from benchmarks.restart import pct
-from benchmarks.stalls import StallProbe, split
+from benchmarks.stalls import StallProbe, report
 from tests.support.tree import TreeRun
 from tests.support.venue import execution_orders
 
@@ -130,6 +130,11 @@ STAGES = (
 )
 
 
+def _line(name: str, values: list[float]) -> str:
+    return (f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"
+            f"{pct(values, 99):>10.2f}{max(values):>10.2f}")
+
+
 def main() -> int:
     """Run and print the figures."""
     ap = argparse.ArgumentParser()
@@ -156,17 +161,9 @@ def main() -> int:
           f"paper_latency_s={args.latency}")
     print(f"{'stage':<46}{'median ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, values in stages.items():
-        print(f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"
-              f"{pct(values, 99):>10.2f}{max(values):>10.2f}")
+        print(_line(name, values))
     if isinstance(probe, StallProbe):
-        print(probe.describe())
-        clear, stalled = split(probe, windows, lat)
-        print(f"tick -> accepted, by whether the window overlapped a machine stall "
-              f"({len(stalled)} of {len(lat)} did):")
-        for name, values in (("  no stall", clear), ("  a stall", stalled)):
-            if values:
-                print(f"{name:<46}{statistics.median(values):>10.2f}{pct(values, 90):>10.2f}"
-                      f"{pct(values, 99):>10.2f}{max(values):>10.2f}")
+        print("\n".join(report(probe, "tick -> accepted", windows, lat, _line, over_ms=5)))
     return 0
 
 
