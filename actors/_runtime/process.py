@@ -209,6 +209,7 @@ class Runtime:
             if self.cls.config_type is not None:
                 config = msgspec.convert(self.req.config, self.cls.config_type)
             ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
+            del kv, snapshot  # this frame lives as long as the process: not the loaded copy
             _PHASES["actor"] = time.monotonic() - t
         except Exception as exc:
             self.log.exception("start_error", reason=str(exc))

@@ -43,6 +43,12 @@ CHECKPOINT_EVERY = 200
 _BACKSTOP_PAGES = 8_000
 _WAL_LIMIT_BYTES = 8 * 1024 * 1024
 
+COLD_PREFIX = "cold/"
+"""Keys under this prefix are committed like any other but not loaded at start (``load``):
+state that only grows (execution's closed orders) is read back when asked for, so that a start
+costs what is live, not the whole history."""
+_COLD_END = COLD_PREFIX[:-1] + chr(ord(COLD_PREFIX[-1]) + 1)  # first key past the prefix
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (
@@ -80,8 +86,10 @@ class StateStore:
         return cls(db, path, wal_sync=synchronous == "NORMAL")
 
     async def load(self) -> tuple[dict[str, bytes], dict[str, bytes]]:
-        """Everything persisted: the key-value state and the remembered command replies."""
-        kv = {str(k): bytes(v) for k, v in self._db.execute("SELECT key, value FROM kv")}
+        """What a start needs: the key-value state but the ``COLD_PREFIX`` keys (a range the
+        primary key skips), and the remembered command replies."""
+        kv = {str(k): bytes(v) for k, v in self._db.execute(
+            "SELECT key, value FROM kv WHERE key < ? OR key >= ?", (COLD_PREFIX, _COLD_END))}
         seen = {
             str(m): bytes(r or b"")
             for m, r in self._db.execute("SELECT msg_id, reply FROM seen ORDER BY n")

@@ -13,7 +13,9 @@ collar and the daily loss limit; a refusal is published as ``OrderRejected`` wit
 
 Memory holds the open orders and the ``recent_final_orders`` most recently closed ones, not
 every order ever made (~500 B each, 50 a second); an older order is read back from execution's
-own state file when a repeated intent asks for it.
+own state file when a repeated intent asks for it. On disk an open order is ``order/<id>`` and a
+closed one ``cold/order/<id>``, which a start does not load: a restart reads what is open and
+the counts (in the book), however long the history.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
-from actors._runtime.store import connect_readonly
+from actors._runtime.store import COLD_PREFIX, connect_readonly
 from actors._runtime.trading import TradingState, TradingStateChanged, allows_order
 from actors.execution import gate
 from actors.execution.brokers import BrokerOrder, BrokerReport, make_broker
@@ -54,6 +56,10 @@ FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
 )
 OPEN = frozenset({OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED})
+OPEN_KEY = "order/"
+"""Key prefix of an order not final (loaded at start)."""
+FINAL_KEY = COLD_PREFIX + OPEN_KEY
+"""Key prefix of a final order (not loaded at start; read back on demand)."""
 
 
 class OrderRecord(msgspec.Struct):
@@ -80,6 +86,16 @@ class Book(msgspec.Struct):
     rejected: int = 0
     rejections: dict[str, int] = msgspec.field(default_factory=dict)
     """Rejected intents by reject code."""
+    final_counts: dict[str, int] | None = None
+    """Orders by final status. None: a book written before final orders went cold, whose
+    orders are all under ``order/`` and are counted (and moved) at the next start."""
+
+
+def stored_orders(kv: Mapping[str, bytes]) -> dict[str, OrderRecord]:
+    """Execution's orders in a full read of its state file, open and final, by their key
+    (``order/<id>`` or ``cold/order/<id>``)."""
+    return {key: msgspec.msgpack.decode(raw, type=OrderRecord) for key, raw in kv.items()
+            if key.startswith((OPEN_KEY, FINAL_KEY))}
 
 
 def client_order_id(intent_id: str) -> str:
@@ -95,7 +111,7 @@ class ExecutionActor(BaseActor):
     accepts_commands: ClassVar[bool] = True
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
-        """Load the book and the open orders, count every order, keep some closed; open the
+        """Load the book (with the counts of final orders) and the open orders; open the
         broker."""
         cfg: ExecutionConfig = self.config
         raw = snapshot.get("book")
@@ -110,15 +126,21 @@ class ExecutionActor(BaseActor):
         # Closed orders, most recently closed last, at most ``recent_final_orders``: every
         # order ever made would grow without bound; an older one is read back (``_known``).
         self.closed: OrderedDict[str, OrderRecord] = OrderedDict()
-        # Orders by final status, kept as they close: a snapshot (every 0.2 s) must not visit
-        # every order ever placed (8 ms at 4,000 orders, and growing).
-        self.final_counts: dict[str, int] = {}
+        # Orders by final status, kept as they close and persisted in the book: neither a
+        # snapshot (every 0.2 s) nor a start may visit every order ever placed.
+        legacy = self.book.final_counts is None
+        self.final_counts: dict[str, int] = self.book.final_counts or {}
+        self.book.final_counts = self.final_counts
+        self._legacy_final: list[OrderRecord] = []
         self._db: sqlite3.Connection | None = None
         for key, raw_order in snapshot.items():
-            if key.startswith("order/"):
-                # The snapshot does not say when an order closed: the closed ones kept are
-                # any ``recent_final_orders`` of them (the last read), not the latest.
-                self._save_in_memory(msgspec.msgpack.decode(raw_order, type=OrderRecord))
+            if key.startswith(OPEN_KEY):
+                order = msgspec.msgpack.decode(raw_order, type=OrderRecord)
+                if order.status in OPEN:
+                    self.open[order.client_order_id] = order
+                elif legacy:  # counted now, moved under FINAL_KEY by ``on_ready``
+                    self._count_final(order)
+                    self._legacy_final.append(order)
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
         self.last_ts = 0.0
@@ -187,7 +209,9 @@ class ExecutionActor(BaseActor):
                 return None  # nothing committed yet (or hooks driven without the runtime)
             self._db = connect_readonly(path)
         # fetchall: a statement left unfinished would hold a read snapshot, and stale reads.
-        rows = self._db.execute("SELECT value FROM kv WHERE key=?", (f"order/{coid}",)).fetchall()
+        rows = self._db.execute(
+            "SELECT value FROM kv WHERE key=?", (FINAL_KEY + coid,)
+        ).fetchall()
         return msgspec.msgpack.decode(rows[0][0], type=OrderRecord) if rows else None
 
     def on_stop(self) -> None:
@@ -326,23 +350,35 @@ class ExecutionActor(BaseActor):
         self._save(order)
 
     def _save(self, order: OrderRecord) -> None:
-        self._save_in_memory(order)
-        self.put(f"order/{order.client_order_id}", order)
+        if self._save_in_memory(order):
+            self.put("book", self.book)  # with the counts of final orders
+        self._put_order(order)
         self._changed()
 
-    def _save_in_memory(self, order: OrderRecord) -> None:
+    def _put_order(self, order: OrderRecord) -> None:
+        coid = order.client_order_id
+        if order.status in OPEN:
+            self.put(OPEN_KEY + coid, order)
+        else:  # in one commit: never both, never neither
+            self.put(FINAL_KEY + coid, order)
+            self.delete(OPEN_KEY + coid)
+
+    def _save_in_memory(self, order: OrderRecord) -> bool:
         """Keep ``order`` open, or count it closed and keep it among the most recently closed
-        (only open orders change: one evicted from memory is never saved again)."""
+        (only open orders change: one evicted from memory is never saved again). True if it
+        was counted: it closes now (a final order saved again counts once)."""
         coid = order.client_order_id
         if order.status in OPEN:
             self.open[coid] = order
-            return
-        if self.open.pop(coid, None) is not None or coid not in self.closed:
-            self._count_final(order)  # it closes now (a final order saved again counts once)
+            return False
+        counted = self.open.pop(coid, None) is not None or coid not in self.closed
+        if counted:
+            self._count_final(order)
         self.closed[coid] = order
         self.closed.move_to_end(coid)
         while len(self.closed) > self.config.recent_final_orders:
             self.closed.popitem(last=False)
+        return counted
 
     # --- visible state -----------------------------------------------------------------
 
@@ -412,8 +448,14 @@ class ExecutionActor(BaseActor):
                 self._publish_equity()
 
     def on_ready(self) -> None:
-        """Reconcile every order that is not final with the broker, by client order id; then
-        publish what execution holds."""
+        """Move the final orders of an older state file under ``FINAL_KEY``; reconcile every
+        order that is not final with the broker, by client order id; then publish what
+        execution holds."""
+        for order in self._legacy_final:
+            self._put_order(order)
+        if self._legacy_final:
+            self.put("book", self.book)
+            self._legacy_final = []
         self._reconcile()
         self._publish_snapshot()
 

@@ -64,8 +64,8 @@ def no_duplicate_client_order_ids(state_dir: Path) -> list[Violation]:
     by_intent: dict[str, list[str]] = defaultdict(list)
     for key, order in orders.items():
         by_intent[order.intent_id].append(order.client_order_id)
-        if key != order.client_order_id:
-            out.append(Violation(name, f"execution record order/{key} holds client order id "
+        if key.rsplit("/", 1)[-1] != order.client_order_id:
+            out.append(Violation(name, f"execution record {key} holds client order id "
                                        f"{order.client_order_id}"))
         if order.client_order_id != client_order_id(order.intent_id):
             out.append(Violation(name, f"client order id {order.client_order_id} is not derived "
@@ -86,7 +86,7 @@ def no_lost_orders(state_dir: Path) -> list[Violation]:
     before = stores.venue_orders(state_dir)
     if before is None:
         return []
-    orders = stores.execution_state(state_dir).orders
+    orders = {o.client_order_id: o for o in stores.execution_state(state_dir).orders.values()}
     after = {o.client_order_id for o in stores.venue_orders(state_dir) or []}
     out = [Violation(name, f"venue order {o.client_order_id} ({o.status}) is unknown to "
                            f"execution") for o in before if o.client_order_id not in orders]

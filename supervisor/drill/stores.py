@@ -19,7 +19,7 @@ import msgspec
 
 from actors._runtime.store import connect_readonly
 from actors.breaker.actor import Persisted
-from actors.execution.actor import Book, OrderRecord
+from actors.execution.actor import Book, OrderRecord, stored_orders
 
 # Named here, not imported: actors.alerter.actor imports python-telegram-bot (~0.6 s). A unit
 # test pins it to actors.alerter.actor.OUTBOX_FILE.
@@ -77,7 +77,8 @@ def venue_orders(state_dir: Path) -> list[VenueOrder] | None:
 
 @dataclass(frozen=True)
 class ExecutionState:
-    """Execution's persisted book and orders, keyed as stored (``order/<client order id>``)."""
+    """Execution's persisted book and orders, keyed as stored (``order/<client order id>``,
+    ``cold/order/<client order id>`` once final)."""
 
     book: Book | None
     orders: dict[str, OrderRecord]
@@ -87,9 +88,7 @@ def execution_state(state_dir: Path) -> ExecutionState:
     """Execution's persisted state (empty before its first start)."""
     kv = read_kv(state_dir / "execution.sqlite")
     book = msgspec.msgpack.decode(kv["book"], type=Book) if "book" in kv else None
-    orders = {k.removeprefix("order/"): msgspec.msgpack.decode(v, type=OrderRecord)
-              for k, v in kv.items() if k.startswith("order/")}
-    return ExecutionState(book, orders)
+    return ExecutionState(book, stored_orders(kv))
 
 
 def outbox_keys(state_dir: Path) -> set[str] | None:

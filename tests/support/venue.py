@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 
 from actors._runtime.store import connect_readonly, read_snapshot
-from actors.execution.actor import Book, OrderRecord
+from actors.execution.actor import Book, OrderRecord, stored_orders
 
 PAPER = """
 [execution]
@@ -57,6 +57,4 @@ def execution_orders(state_dir: Path) -> tuple[Book | None, list[OrderRecord]]:
     """Execution's persisted book and orders (the process must be stopped or gone)."""
     snap = read_snapshot(state_dir / "execution.sqlite")
     book = msgspec.msgpack.decode(snap["book"], type=Book) if "book" in snap else None
-    orders = [msgspec.msgpack.decode(v, type=OrderRecord) for k, v in snap.items()
-              if k.startswith("order/")]
-    return book, orders
+    return book, list(stored_orders(snap).values())

@@ -36,7 +36,13 @@ import pytest
 from actors._runtime.actor import CallKind, Effects
 from actors._runtime.codec import Envelope
 from actors._runtime.store import StateStore, connect_readonly, read_snapshot
-from actors.execution.actor import FINAL, Book, ExecutionActor, OrderRecord, client_order_id
+from actors.execution.actor import (
+    FINAL,
+    Book,
+    ExecutionActor,
+    client_order_id,
+    stored_orders,
+)
 from actors.execution.config import ExecutionConfig
 from actors.execution.messages import OrderStatus, PriceTick, Side, SubmitOrder
 from supervisor.halts import HaltsStore
@@ -97,9 +103,9 @@ async def _run(state_dir: Path, killer: _Killer) -> None:
         fx, actor._fx = actor._fx, Effects()
         killer.at("decided")
         await store.commit(fx.writes)
-        if any(k.startswith("order/") for k in fx.writes):
-            statuses = {actor.orders[k.removeprefix("order/")].status for k in fx.writes
-                        if k.startswith("order/")}
+        if any("order/" in k for k in fx.writes):  # order/<id> or cold/order/<id>
+            statuses = {actor.orders[k.rsplit("/", 1)[-1]].status for k in fx.writes
+                        if "order/" in k}
             if OrderStatus.PENDING_SUBMIT in statuses:
                 killer.at("written")
             if OrderStatus.SUBMITTED in statuses:
@@ -153,9 +159,7 @@ def _check(state_dir: Path) -> None:
     assert set(ids) == {client_order_id(f"crash-{i}") for i in range(ORDERS)}
     snap = read_snapshot(state_dir / "execution.sqlite")
     book = msgspec.msgpack.decode(snap["book"], type=Book)
-    orders = {o.client_order_id: o for o in (
-        msgspec.msgpack.decode(v, type=OrderRecord) for k, v in snap.items()
-        if k.startswith("order/"))}
+    orders = {o.client_order_id: o for o in stored_orders(snap).values()}
     expected: dict[str, float] = {}
     for coid, side, quantity, status, _price in venue:
         assert status == "FILLED", f"{coid} is {status} at the venue"

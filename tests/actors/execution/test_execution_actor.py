@@ -17,9 +17,15 @@ import pytest
 
 from actors._runtime.actor import CallKind, Effects
 from actors._runtime.codec import Envelope
-from actors._runtime.store import StateStore
+from actors._runtime.store import COLD_PREFIX, StateStore
 from actors._runtime.trading import TradingState, TradingStateChanged
-from actors.execution.actor import Book, ExecutionActor, client_order_id
+from actors.execution.actor import (
+    FINAL_KEY,
+    Book,
+    ExecutionActor,
+    client_order_id,
+    stored_orders,
+)
 from actors.execution.config import ExecutionConfig
 from actors.execution.gate import GateState
 from actors.execution.gate_config import GateConfig
@@ -123,7 +129,7 @@ def test_a_gate_rejection_is_published_counted_and_never_written(
     assert rejected[0].code == code
     assert words in rejected[0].reason
     assert fx.reply == rejected[0]
-    assert not [k for k in fx.writes if k.startswith("order/")]
+    assert not [k for k in fx.writes if "order/" in k]
     assert not fx.deferred
     book = msgspec.msgpack.decode(fx.writes["book"], type=Book)
     assert book.rejected == 1
@@ -229,7 +235,11 @@ def test_order_counts_kept_as_orders_close_match_a_full_count(tmp_path: Path) ->
     store: dict[str, bytes] = {}
 
     def keep(fx: Effects) -> Effects:
-        store.update({k: v for k, v in fx.writes.items() if v is not None})
+        for k, v in fx.writes.items():
+            if v is None:
+                store.pop(k, None)
+            else:
+                store[k] = v
         return fx
 
     def full_count(a: ExecutionActor) -> dict[str, int]:
@@ -251,8 +261,14 @@ def test_order_counts_kept_as_orders_close_match_a_full_count(tmp_path: Path) ->
     _halt(actor, keep)
     keep(_submit(actor, "after-halt", 1.0))  # refused: trading state
     assert actor.status_counts() == full_count(actor) == {"FILLED": 4, "CANCELLED": 3}
-    again = ExecutionActor("execution", ExecutionConfig(gate=GATE), store, tmp_path)
-    assert again.status_counts() == full_count(again) == {"FILLED": 4, "CANCELLED": 3}
+    # Every order is on disk once, open or final; a start loads none of the final ones and
+    # takes the counts from the book.
+    assert sorted(stored_orders(store)) == sorted(FINAL_KEY + o.client_order_id
+                                                  for o in actor.orders.values())
+    loaded = {k: v for k, v in store.items() if not k.startswith(COLD_PREFIX)}
+    again = ExecutionActor("execution", ExecutionConfig(gate=GATE), loaded, tmp_path)
+    assert not again.orders
+    assert again.status_counts() == {"FILLED": 4, "CANCELLED": 3}
 
 
 class StateFile:
@@ -333,7 +349,7 @@ def _repeat_is_its_one_order(actor: ExecutionActor, intent: str, status: OrderSt
     assert (fx.reply.client_order_id, fx.reply.intent_id, fx.reply.status) == (
         client_order_id(intent), intent, status,
     )
-    assert not [k for k in fx.writes if k.startswith("order/")]
+    assert not [k for k in fx.writes if "order/" in k]
     assert not fx.deferred
     assert not [e for e in fx.events if isinstance(e, OrderFilled)]
     assert actor.book.portfolio.fills == fills
@@ -360,8 +376,8 @@ def test_a_repeated_intent_of_an_order_gone_from_memory_is_read_back(
 def test_a_restart_keeps_few_closed_orders_and_reads_back_the_others(
     tmp_path: Path, state_file: StateFile,
 ) -> None:
-    """Restarted from the state file with recent_final_orders=2: two closed orders in memory,
-    every order counted, and a repeat of any of the ten answered with its one order."""
+    """Restarted from the state file: no closed order loaded (they are ``cold/``), every order
+    counted, and a repeat of any of the ten answered with its one order."""
     first, clock = _actor(tmp_path, broker="paper", paper_latency_s=0.0, gate=SHORT_MEMORY_GATE)
     intents = _ten_closed_orders(first, clock, state_file.keep)
     again = ExecutionActor(
@@ -372,10 +388,44 @@ def test_a_restart_keeps_few_closed_orders_and_reads_back_the_others(
     again.clock = clock
     clock.now += 60.0  # past the gate's duplicate window
     assert not again.open
-    assert len(again.orders) == 2
+    assert not again.orders
     assert again.status_counts() == CLOSED
     assert again.summary()["orders"] == 10
     for intent in intents:
         status = OrderStatus.FILLED if intent.startswith("f") else OrderStatus.CANCELLED
         _repeat_is_its_one_order(again, intent, status, tmp_path)
     assert again.status_counts() == CLOSED
+
+
+def test_a_state_file_from_before_cold_orders_is_counted_once_and_moved(
+    tmp_path: Path, state_file: StateFile,
+) -> None:
+    """An older state file (final orders under ``order/``, no counts in the book): the first
+    start counts them and ``on_ready`` moves them under ``cold/order/`` with the counts in the
+    book, in one commit; the next start loads no final order and counts the same; a repeat is
+    still its one order."""
+    first, clock = _actor(tmp_path, broker="paper", paper_latency_s=0.0, gate=SHORT_MEMORY_GATE)
+    intents = _ten_closed_orders(first, clock)
+    legacy = {f"order/{o.client_order_id}": msgspec.msgpack.encode(o)
+              for o in first.orders.values()}
+    old_book = msgspec.structs.replace(first.book, final_counts=None)
+    legacy["book"] = msgspec.msgpack.encode(old_book)
+    state_file.keep(Effects(writes=dict(legacy)))
+    config = ExecutionConfig(gate=SHORT_MEMORY_GATE, broker="paper")
+
+    migrating = ExecutionActor("execution", config, state_file.load(), tmp_path)
+    assert migrating.status_counts() == CLOSED
+    fx = state_file.keep(_call(migrating, CallKind.READY))
+    assert {k for k, v in fx.writes.items() if v is None} == set(legacy) - {"book"}
+    assert {k for k in fx.writes if k.startswith(FINAL_KEY)} == {
+        FINAL_KEY + k.removeprefix("order/") for k in legacy if k != "book"}
+    assert msgspec.msgpack.decode(fx.writes["book"], type=Book).final_counts == CLOSED
+
+    loaded = state_file.load()
+    assert not [k for k in loaded if "order/" in k]
+    again = ExecutionActor("execution", config, loaded, tmp_path)
+    again.clock = clock
+    clock.now += 60.0  # past the gate's duplicate window
+    assert again.status_counts() == CLOSED
+    assert not _call(again, CallKind.READY).writes  # nothing left to move
+    _repeat_is_its_one_order(again, intents[0], OrderStatus.FILLED, tmp_path)
