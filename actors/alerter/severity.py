@@ -121,6 +121,8 @@ _STATE_SEVERITY: Mapping[str, Severity] = {
 
 REJECTION_WINDOW_S = 60.0
 """Rejected orders (or bad messages) within this many seconds become one summary."""
+FILLS_WINDOW_S = 60.0
+"""Fills within this many seconds (after the first, sent as it is) become one summary."""
 
 def _state_changed(fields: Fields) -> Severity | None:
     # The supervisor repeats the current state to each child at its start (previous == state):
@@ -155,8 +157,11 @@ RULES: Mapping[str, AlertRule] = {
     "OrderRejected": AlertRule(
         _always(Severity.YELLOW), coalesce_window_s=REJECTION_WINDOW_S, coalesce_key="code"
     ),
-    # For the record.
-    "OrderFilled": AlertRule(_always(Severity.INFO)),
+    # For the record. A strategy can fill dozens of orders a second; Telegram takes about one
+    # message a second per chat: one by one, the fills would queue for ever behind each other.
+    "OrderFilled": AlertRule(
+        _always(Severity.INFO), coalesce_window_s=FILLS_WINDOW_S, coalesce_key="instrument"
+    ),
     "BreakerReset": AlertRule(_always(Severity.INFO)),
     "ConfigChanged": AlertRule(_always(Severity.INFO)),
     "JournalAnchored": AlertRule(_always(Severity.INFO)),

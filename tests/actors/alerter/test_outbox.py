@@ -318,3 +318,27 @@ def test_enqueue_event_applies_policy_template_and_coalescing(
     )
     assert rows[2][2] == 2
     assert rows[2][1].endswith("top reasons: throttle x2")
+
+
+def test_a_minute_of_fills_is_its_first_fill_and_one_summary(
+    outbox_path: Path, clock: FakeClock
+) -> None:
+    """50 fills a second for a minute (a busy strategy) leave two alerts, not 3,000: Telegram
+    takes about one message a second per chat, and one by one they would queue for ever."""
+    def fill(instrument: str) -> dict[str, object]:
+        return {"client_order_id": "QF-1", "instrument": instrument, "side": "BUY",
+                "quantity": 1.0, "price": 100.0, "position_after": 1.0, "realized_pnl": 0.0}
+
+    async def scenario() -> list[tuple[Severity, str, int]]:
+        async with await Outbox.open(outbox_path, clock=clock) as outbox:
+            for i in range(3000):
+                await enqueue_event(outbox, "OrderFilled", fill("BTC-USD" if i % 3 else "ETH"))
+                clock.advance(0.02)
+            clock.advance(1)
+            await outbox.roll_bursts()
+            return [(e.severity, e.text, e.count) for e in await outbox.entries()]
+
+    rows = run(scenario())
+    assert [r[0] for r in rows] == [Severity.INFO, Severity.INFO]
+    assert rows[1][2] == 2999
+    assert rows[1][1].endswith("top reasons: BTC-USD x2000, ETH x999")

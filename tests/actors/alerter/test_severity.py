@@ -6,7 +6,7 @@ import pytest
 
 from actors._runtime.messages import ChildStarted
 from actors._runtime.trading import TradingState, TradingStateChanged
-from actors.alerter.severity import RULES, Severity, event_fields, rule_for, severity_of
+from actors.alerter.severity import RULES, Severity, event_fields, severity_of
 
 
 @pytest.mark.parametrize(
@@ -95,13 +95,14 @@ def test_red_sorts_first() -> None:
     ]
 
 
-def test_only_rejections_and_bad_bytes_are_coalesced() -> None:
-    """Floods come from rejected orders and bad bytes; every other type alerts one by one."""
+def test_only_rejections_bad_bytes_and_fills_are_coalesced() -> None:
+    """Floods come from rejected orders, bad bytes and a busy strategy's fills; every other
+    type alerts one by one."""
     coalesced = {name for name, rule in RULES.items() if rule.coalesce_window_s is not None}
-    assert coalesced == {"OrderRejected", "BadMessageSeen"}
-    rule = rule_for("OrderRejected")
-    assert rule is not None
-    assert rule.coalesce_key == "code"
+    assert coalesced == {"OrderRejected", "BadMessageSeen", "OrderFilled"}
+    keys = {name: rule.coalesce_key for name, rule in RULES.items() if name in coalesced}
+    assert keys == {"OrderRejected": "code", "BadMessageSeen": "socket",
+                    "OrderFilled": "instrument"}
 
 
 def test_event_fields_reads_a_struct() -> None:
