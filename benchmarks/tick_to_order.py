@@ -2,8 +2,9 @@
 
 The orchestrator stamps each ``PriceTick`` with the wall clock at the start of its iteration
 (``ts``); the strategy (EveryN, one order per bar) answers that bar, the intent crosses to
-execution over ZeroMQ, passes the gate, is written (PENDING_SUBMIT, committed), acknowledged,
-checked against the halts store, and then inserted into the paper venue's own SQLite file,
+execution over ZeroMQ, passes the gate, is written (PENDING_SUBMIT, committed), is checked
+against the halts store, and then inserted into the paper venue's own SQLite file (in the same
+call into execution's actor thread; the acknowledgement follows),
 whose ``accepted_at`` is the venue's wall clock. Same host, same clock: the difference is the
 whole path, with its three SQLite commits (orchestrator loop state, execution's order, the
 venue's book; each store's ``synchronous`` as the embedded config has it unless ``--sync``).
@@ -114,8 +115,8 @@ def measure(
             t0, t1, t2, t3 = ticks[iteration], published[iteration], written[coid], venue[coid]
             out[STAGES[0]].append((t3 - t0) * 1000)
             out[STAGES[1]].append((t1 - t0) * 1000)
-            out[STAGES[2]].append((t2 - t1) * 1000)
-            out[STAGES[3]].append((t3 - t2) * 1000)
+            out[STAGES[2]].append((t3 - t1) * 1000)
+            out[STAGES[3]].append((t2 - t3) * 1000)
             if windows is not None:
                 windows.append((int((t0 - wall_minus_mono) * 1e9),
                                 int((t3 - wall_minus_mono) * 1e9)))
@@ -125,8 +126,8 @@ def measure(
 STAGES = (
     "tick -> order accepted at the venue",
     "  tick -> intent sent (orchestrator commit)",
-    "  intent sent -> order written (execution)",
-    "  order written -> venue accepted",
+    "  intent sent -> accepted at the venue (execution)",
+    "  (after: venue accepted -> OrderAccepted on the bus)",
 )
 
 

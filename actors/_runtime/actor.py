@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,7 +52,7 @@ class CallKind(enum.Enum):
     DEFERRED = "deferred"
     READY = "ready"
     BATCH_END = "batch_end"
-    GATE = "gate"
+    BIND = "bind"
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class BaseActor(pykka.ThreadingActor):
         self.state_dir = state_dir
         self.iterations = 0
         self._fx = Effects()
+        self._flusher: Callable[[dict[str, bytes | None]], None] | None = None
         self.trading_gate = TradingGate()
         """The trading state to decide by: set by the runtime before it acknowledges a change
         (an actor that gates orders reads ``trading_gate.state``, never a copy of its own)."""
@@ -177,6 +178,16 @@ class BaseActor(pykka.ThreadingActor):
 
         self._fx.control.append(RequestTradingState(state=state, source=source, reason=reason))
 
+    def flush(self) -> None:
+        """Commit this call's writes so far, now, before the hook goes on (before it reaches a
+        broker, say): as durable as the runtime's own commit after the hook, without a second
+        call into this thread. The call's events, reply and commands still leave only after the
+        hook returns and the rest of its writes are committed. Hooks driven without a runtime
+        (unit tests) have nothing to commit to: the writes stay with the call's effects."""
+        if self._flusher is not None and self._fx.writes:
+            self._flusher(self._fx.writes)
+            self._fx.writes = {}
+
     def defer(self, token: Any) -> None:
         """Ask for ``on_deferred(token)`` once this call's effects are committed and sent."""
         self._fx.deferred.append(token)
@@ -228,7 +239,8 @@ class BaseActor(pykka.ThreadingActor):
             return self.on_ready()
         if kind is CallKind.BATCH_END:
             return self.on_batch_end()
-        if kind is CallKind.GATE:
+        if kind is CallKind.BIND:
+            self._flusher = arg  # the runtime's commit, for ``flush``
             return self.trading_gate
         return self.summary()
 

@@ -217,7 +217,10 @@ class Runtime:
             return ExitCode.START_FAILED
         self.bridge = Bridge(ref, loop)
         try:
-            self.gate: TradingGate = (await self.bridge.call(CallKind.GATE)).result
+            # What the runtime and the actor share: its trading gate, our commit (``flush``).
+            self.gate: TradingGate = (
+                await self.bridge.call(CallKind.BIND, self.store.commit_now)
+            ).result
             ping_seq = await self._handshake()
             _PHASES["handshake"] = time.monotonic() - t
             if self.cls.replays_bus:

@@ -3,8 +3,10 @@
 One file per actor, one writer (the actor process). Every change an actor makes while handling a
 message is committed in one transaction before the message is acknowledged.
 
-The connection is used from the event loop's own thread. The runtime awaits every commit before
-it does anything else (persist, then send), so a worker thread (aiosqlite) bought no concurrency;
+The connection is used from the event loop's own thread, and from the actor thread during a
+hook that flushes (``BaseActor.flush``): the loop awaits every call into the actor thread, so
+the two never use it at once. The runtime awaits every commit before it does anything else
+(persist, then send), so a worker thread (aiosqlite) bought no concurrency;
 it cost a thread hop, two wake-ups, per statement: four per commit, 0.1-0.2 ms each and far more
 under CPU contention, against ~15 us for a NORMAL commit itself. The methods stay coroutines so
 that callers need not change if a store ever needs a thread again.
@@ -75,7 +77,8 @@ class StateStore:
         if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(path), isolation_level=None)
+        # Not bound to the opening thread: a flushing hook commits from the actor thread.
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.executescript(_SCHEMA)
@@ -100,6 +103,12 @@ class StateStore:
         self, writes: Mapping[str, bytes | None], seen: Mapping[str, bytes] | None = None
     ) -> None:
         """Apply ``writes`` (None deletes) and record ``seen`` replies in one transaction."""
+        self.commit_now(writes, seen)
+
+    def commit_now(
+        self, writes: Mapping[str, bytes | None], seen: Mapping[str, bytes] | None = None
+    ) -> None:
+        """``commit``, from a thread with no event loop (a flushing hook on the actor thread)."""
         if not writes and not seen:
             return
         db = self._db

@@ -1,10 +1,11 @@
 """Execution: intents become orders written before any broker sees them; positions persisted.
 
 Lifecycle of an order: ``SubmitOrder`` is checked (numbers, trading state: layer 2) and written
-as ``PENDING_SUBMIT``, which is committed and acknowledged before the broker is called; just
-before the call the halts store is read (layer 3). The broker's answers (accepted, filled,
-cancelled) are persisted as they arrive. After a restart every order not final is reconciled
-with the broker by client order id: adopted as the venue has it, or sent if it never got there.
+as ``PENDING_SUBMIT``, which is committed (``flush``) before the broker is called, in the same
+call; just before the call the halts store is read (layer 3); the acknowledgement follows. The
+broker's answers (accepted, filled, cancelled) are persisted as they arrive. After a restart
+every order not final is reconciled with the broker by client order id: adopted as the venue
+has it, or sent if it never got there.
 
 Layer 2 is the pure pre-trade gate (``gate.py``): every new intent is checked against the trading
 state, its numbers, duplicates, the order-rate throttle, size and position limits, the price
@@ -223,7 +224,8 @@ class ExecutionActor(BaseActor):
     # --- intents -----------------------------------------------------------------------
 
     def on_command(self, env: Envelope[Message]) -> None:
-        """``SubmitOrder``: write the order (PENDING_SUBMIT), acknowledge, then reach the broker."""
+        """``SubmitOrder``: write the order (PENDING_SUBMIT), commit it, reach the broker; the
+        acknowledgement (the order as accepted) is sent once the call's effects are committed."""
         cmd = env.payload
         if not isinstance(cmd, SubmitOrder):
             self.reply_ack(ok=False, reason=f"execution accepts no {type(cmd).__name__}")
@@ -265,7 +267,10 @@ class ExecutionActor(BaseActor):
         accepted = self._accepted(order)
         self.publish(accepted)
         self.reply(accepted)
-        self.defer(coid)
+        # On disk before any broker sees it, then to the broker in the same call: no second
+        # hand-off to this thread (and no event waking the bus) between the two.
+        self.flush()
+        self._submit(order)
 
     def _gate(self, cmd: SubmitOrder) -> gate.Decision:
         """Run the pure gate on ``cmd`` against the book as it will be once open orders fill."""
@@ -292,7 +297,12 @@ class ExecutionActor(BaseActor):
             self._cancel_open(token[1])
             return
         order = self.open.get(str(token))
-        if order is None or order.status is not OrderStatus.PENDING_SUBMIT:
+        if order is not None:
+            self._submit(order)
+
+    def _submit(self, order: OrderRecord) -> None:
+        """Submit an order already written (committed), after layer 3; book the answer."""
+        if order.status is not OrderStatus.PENDING_SUBMIT:
             return
         state, why = self.halts.state()
         if not allows_order(state, self._reduces(order)):

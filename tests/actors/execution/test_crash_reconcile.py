@@ -97,24 +97,29 @@ async def _run(state_dir: Path, killer: _Killer) -> None:
     actor = ExecutionActor("execution", CONFIG, kv, state_dir)  # hooks only: no actor thread
     actor.broker = _KillingBroker(actor.broker, killer)
 
+    def commit(writes: dict[str, bytes | None]) -> None:
+        """The runtime's commit (after a hook, or a hook's ``flush``), with its checkpoints."""
+        killer.at("decided")
+        store.commit_now(writes)
+        statuses = {actor.orders[k.rsplit("/", 1)[-1]].status for k in writes
+                    if "order/" in k}  # order/<id> or cold/order/<id>
+        if OrderStatus.PENDING_SUBMIT in statuses:
+            killer.at("written")
+        if OrderStatus.SUBMITTED in statuses:
+            killer.at("submitted")
+        if OrderStatus.FILLED in statuses:
+            killer.at("booked")
+
     async def call(kind: CallKind, arg: Any = None) -> Effects:
         actor._fx = Effects()
         actor._dispatch(kind, arg)
         fx, actor._fx = actor._fx, Effects()
-        killer.at("decided")
-        await store.commit(fx.writes)
-        if any("order/" in k for k in fx.writes):  # order/<id> or cold/order/<id>
-            statuses = {actor.orders[k.rsplit("/", 1)[-1]].status for k in fx.writes
-                        if "order/" in k}
-            if OrderStatus.PENDING_SUBMIT in statuses:
-                killer.at("written")
-            if OrderStatus.SUBMITTED in statuses:
-                killer.at("submitted")
-            if OrderStatus.FILLED in statuses:
-                killer.at("booked")
+        commit(fx.writes)
         for token in fx.deferred:
             await call(CallKind.DEFERRED, token)
         return fx
+
+    await call(CallKind.BIND, commit)  # as the runtime does: ``flush`` commits through it
 
     await call(CallKind.READY)
     for i in range(ORDERS):
