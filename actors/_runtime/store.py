@@ -9,7 +9,9 @@ the two never use it at once. The runtime awaits every commit before it does any
 (persist, then send), so a worker thread (aiosqlite) bought no concurrency;
 it cost a thread hop, two wake-ups, per statement: four per commit, 0.1-0.2 ms each and far more
 under CPU contention, against ~15 us for a NORMAL commit itself. The methods stay coroutines so
-that callers need not change if a store ever needs a thread again.
+that callers need not change if a store ever needs a thread again; ``commit_now`` is the one
+synchronous entry, for a flushing hook (a store with a thread of its own would have to block
+the actor thread there until its commit is done).
 """
 
 from __future__ import annotations
