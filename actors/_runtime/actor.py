@@ -108,6 +108,13 @@ class BaseActor(pykka.ThreadingActor):
         (an actor that gates orders reads ``trading_gate.state``, never a copy of its own)."""
         self.restore(snapshot)
 
+    @classmethod
+    def bus_topics(cls, config: Any) -> tuple[str, ...]:
+        """Topics the process's bus socket subscribes to (``config``: the decoded section):
+        ``subscriptions`` unless an actor narrows them by its config. The hub's socket filters
+        by topic, so an event of any other type never reaches, nor wakes, the process."""
+        return cls.subscriptions
+
     # --- hooks for subclasses -----------------------------------------------------------
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:

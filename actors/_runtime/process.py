@@ -140,7 +140,7 @@ class Runtime:
         self.push.connect(endpoints.bus_in(run_dir))
         self.sub = ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.RCVHWM, 100_000)
-        for t in ("SyncPing", "ChildStarted", "TradingStateChanged", *self.cls.subscriptions):
+        for t in ("SyncPing", "ChildStarted", "TradingStateChanged", *self.topics):
             self.sub.setsockopt(zmq.SUBSCRIBE, b"" if t == "*" else t.encode() + b".")
         self.sub.connect(endpoints.bus_out(run_dir))
         self.control = ctx.socket(zmq.DEALER)
@@ -188,6 +188,10 @@ class Runtime:
         loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
         t = time.monotonic()
         try:
+            config: Any = self.req.config
+            if self.cls.config_type is not None:
+                config = msgspec.convert(self.req.config, self.cls.config_type)
+            self.topics = self.cls.bus_topics(config)
             self._sockets()
             _PHASES["sockets"] = time.monotonic() - t
             self.store = await StateStore.open(
@@ -205,9 +209,6 @@ class Runtime:
                 if k.startswith(_OUTBOX)
             }
             snapshot = {k: v for k, v in kv.items() if not k.startswith("_")}
-            config: Any = self.req.config
-            if self.cls.config_type is not None:
-                config = msgspec.convert(self.req.config, self.cls.config_type)
             ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
             del kv, snapshot  # this frame lives as long as the process: not the loaded copy
             _PHASES["actor"] = time.monotonic() - t
@@ -506,7 +507,7 @@ class Runtime:
     async def _request_replay(self, ping_seq: int) -> None:
         req = ReplayRequest(
             actor=self.name, epoch=self.bus_pos.epoch, after=self.bus_pos.seq, until=ping_seq,
-            topics=self.cls.subscriptions,
+            topics=self.topics,
         )
         await self.control.send(self.codec.encode(self.name, req))
 
