@@ -21,7 +21,6 @@ from typing import Any, cast
 
 import msgspec
 import zmq
-import zmq.asyncio
 
 from actors import wire
 from actors._runtime import endpoints, log
@@ -41,6 +40,7 @@ from actors._runtime.messages import (
     SyncPing,
     TradingStateAck,
 )
+from actors._runtime.ready import Readiness, Sock, has_input
 from actors._runtime.replay import (
     POSITION_KEY,
     BusEventsLost,
@@ -71,6 +71,9 @@ _BUS_PER_TURN = 1000
 """Bus events handled before the loop looks at its timers again (beats, ticks, retries)."""
 _BACKLOG_MAX = 10_000
 """Bus events read ahead (to find a trading-state change) and not yet handled, at most."""
+_CONTROL_BLOCKED_S = 10.0
+"""How long a message to the supervisor may wait for room (it has stopped reading) before the
+process gives up (and is restarted, or dies with the supervisor)."""
 
 
 class _Outgoing(msgspec.Struct, frozen=True):
@@ -123,9 +126,11 @@ class Runtime:
         self.bus_pos = BusPosition(epoch="", seq=0)
         self._pos_saved = self.bus_pos
         self._pos_saved_at = 0.0
-        self.ctx = zmq.asyncio.Context()
-        self.dealers: dict[str, zmq.asyncio.Socket] = {}
-        self.router: zmq.asyncio.Socket | None = None
+        # Plain sockets, never blocking the loop (sends are NOBLOCK), waited for by
+        # ``Readiness``: zmq.asyncio's per-wait registrations cost a fifth of the CPU.
+        self.ctx: zmq.Context[Sock] = zmq.Context()
+        self.dealers: dict[str, Sock] = {}
+        self.router: Sock | None = None
         self._bus_backlog: collections.deque[tuple[list[bytes], Envelope[Message]]] = (
             collections.deque()
         )
@@ -170,10 +175,11 @@ class Runtime:
         deadline = time.monotonic() + self.req.runtime.sync_timeout_s
         ping = self.codec.encode(self.name, SyncPing(actor=self.name, nonce=nonce))
         while time.monotonic() < deadline:
-            await self.push.send(ping)
-            if await self.sub.poll(1, zmq.POLLIN):  # type: ignore[call-arg]
-                while await self.sub.poll(0, zmq.POLLIN):  # type: ignore[call-arg]
-                    frames = await self.sub.recv_multipart()
+            with contextlib.suppress(zmq.Again):  # sent again in a millisecond
+                self.push.send(ping, flags=zmq.NOBLOCK)
+            if await self.ready.wait([self.sub], 1):
+                while has_input(self.sub):
+                    frames = self.sub.recv_multipart(flags=zmq.NOBLOCK)
                     with contextlib.suppress(BadMessage, IndexError):
                         msg = self.codec.decode(frames[-1]).payload
                         if isinstance(msg, SyncPing) and msg.nonce == nonce:
@@ -188,11 +194,7 @@ class Runtime:
         loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
         t = time.monotonic()
         try:
-            config: Any = self.req.config
-            if self.cls.config_type is not None:
-                config = msgspec.convert(self.req.config, self.cls.config_type)
-            self.topics = self.cls.bus_topics(config)
-            self._sockets()
+            config = self._open_sockets(loop)
             _PHASES["sockets"] = time.monotonic() - t
             self.store = await StateStore.open(
                 Path(self.req.state_dir) / f"{self.name}.sqlite",
@@ -227,11 +229,7 @@ class Runtime:
             if self.cls.replays_bus:
                 await self._request_replay(ping_seq)
             summary = (await self.bridge.call(CallKind.SUMMARY)).result
-            await self.control.send(
-                self.codec.encode(
-                    self.name, Ready(actor=self.name, pid=os.getpid(), restored=summary)
-                )
-            )
+            await self._send_control(Ready(actor=self.name, pid=os.getpid(), restored=summary))
             _PHASES["ready"] = time.monotonic() - t
             self.log.info(
                 "actor_ready", restored=summary, generation=self.req.generation,
@@ -253,7 +251,24 @@ class Runtime:
             self._close_sockets()
         return ExitCode.NORMAL
 
+    def _open_sockets(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """Decode the config, open the sockets (subscribed to the actor's topics), register
+        them for reading; returns the config."""
+        config: Any = self.req.config
+        if self.cls.config_type is not None:
+            config = msgspec.convert(self.req.config, self.cls.config_type)
+        self.topics = self.cls.bus_topics(config)
+        self._sockets()
+        self.ready = Readiness(loop, self._readable())
+        return config
+
+    def _readable(self) -> list[Sock]:
+        return [s for s in (self.control, self.router, *self.dealers.values(), self.sub)
+                if s is not None]
+
     def _close_sockets(self) -> None:
+        if hasattr(self, "ready"):
+            self.ready.close()
         self.ctx.destroy(linger=1000)
 
     def _on_sigterm(self) -> None:
@@ -261,17 +276,15 @@ class Runtime:
             self.drain_requested = Drain(source="signal", reason="SIGTERM")
 
     async def _serve(self) -> None:
-        poller = zmq.asyncio.Poller()
         # Handled in this order when several are ready: the bus (prices, fills) comes last, so
         # an intent does not queue behind a backlog of market data (see ``_drain_ready``).
-        sockets: dict[Any, str] = {self.control: "control"}
+        sockets: dict[Sock, str] = {self.control: "control"}
         if self.router is not None:
             sockets[self.router] = "commands"
         for target, dealer in self.dealers.items():
             sockets[dealer] = f"replies:{target}"
         sockets[self.sub] = "bus"
-        for sock in sockets:
-            poller.register(sock, zmq.POLLIN)
+        order = list(sockets)
         tick_every: float | None = (await self.bridge.call(CallKind.INTERVAL)).result
         # Everything built during the start (modules imported after the fork, the restored
         # state) lives as long as the process: keep it out of the collector, so that a full
@@ -291,8 +304,8 @@ class Runtime:
                 deadline = min(deadline, now + _DRAIN_RETRY_S)
             # Rounded up: a deadline 0.9 ms away is waited for, not polled for in a spin.
             timeout_ms = 0 if self._bus_backlog else max(0, math.ceil((deadline - now) * 1000))
-            ready = dict(await poller.poll(timeout_ms))
-            await self._drain_ready([(s, label) for s, label in sockets.items() if s in ready])
+            ready = await self.ready.wait(order, timeout_ms)
+            await self._drain_ready([(s, sockets[s]) for s in ready])
             now = time.monotonic()
             if now >= next_beat:
                 await self._beat()
@@ -310,7 +323,7 @@ class Runtime:
         if not fx.result or self.outbox:
             return False  # not drained while a command we sent is unacknowledged
         await self._save_position()
-        await self.control.send(self.codec.encode(self.name, Drained(actor=self.name)))
+        await self._send_control(Drained(actor=self.name))
         assert self.drain_requested is not None
         self.log.info(
             "actor_drained", source=self.drain_requested.source, reason=self.drain_requested.reason
@@ -319,7 +332,7 @@ class Runtime:
 
     # --- inbound -----------------------------------------------------------------------
 
-    async def _drain_ready(self, ready: list[tuple[zmq.asyncio.Socket, str]]) -> None:
+    async def _drain_ready(self, ready: list[tuple[Sock, str]]) -> None:
         """Handle everything queued on the ready sockets (bounded, so timers still run).
 
         Everything waiting is read first, and a trading-state change is applied and
@@ -379,12 +392,12 @@ class Runtime:
             self._bus_backlog.extend(await self._read(self.sub, "bus"))
 
     async def _read(
-        self, sock: zmq.asyncio.Socket, label: str
+        self, sock: Sock, label: str
     ) -> list[tuple[list[bytes], Envelope[Message]]]:
         batch: list[tuple[list[bytes], Envelope[Message]]] = []
         for _ in range(1000):
             try:
-                frames = await sock.recv_multipart(flags=zmq.NOBLOCK)
+                frames = sock.recv_multipart(flags=zmq.NOBLOCK)
             except zmq.Again:
                 break
             try:
@@ -464,7 +477,7 @@ class Runtime:
         self._acked.add(msg.seq)
         followed = self.gate.apply(msg)
         ack = TradingStateAck(actor=self.name, seq=msg.seq, state=self.gate.state.value)
-        await self.control.send(self.codec.encode(self.name, ack))
+        await self._send_control(ack)
         # Every actor woke for this change at once, on a few cores: let the others send their
         # acks before this one goes on to its handler (a cancel, an fsync, a Telegram call).
         os.sched_yield()
@@ -479,7 +492,7 @@ class Runtime:
         stored = self.seen.get(env.msg_id)
         if stored is not None:
             # A retry of a command already applied: answer again, change nothing.
-            await self.router.send_multipart([identity, stored])
+            self.router.send_multipart([identity, stored], flags=zmq.NOBLOCK)
             return
         fx = await self.bridge.call(CallKind.COMMAND, env)
         reply = self.codec.encode(
@@ -490,15 +503,19 @@ class Runtime:
             del self.seen[next(iter(self.seen))]
         deferred, fx.deferred = fx.deferred, []
         await self._apply(fx, seen={env.msg_id: reply})
-        await self.router.send_multipart([identity, reply])
+        # A ROUTER never blocks: an answer to a sender that is gone is dropped (it resends).
+        self.router.send_multipart([identity, reply], flags=zmq.NOBLOCK)
         await self._run_deferred(deferred)
 
     async def _on_reply(self, env: Envelope[Message]) -> None:
         pending = self.outbox.pop(env.correlation_id, None)
         if pending is None:
             return  # a duplicate answer to a retried command: already handled
-        command = self.codec.decode(pending.data).payload
-        fx = await self.bridge.call(CallKind.REPLY, (env, command))
+        # An actor with no reply hook: no round trip to its thread, only the outbox's commit.
+        fx = Effects()
+        if self.cls.on_reply is not BaseActor.on_reply:
+            command = self.codec.decode(pending.data).payload
+            fx = await self.bridge.call(CallKind.REPLY, (env, command))
         fx.writes[_OUTBOX + env.correlation_id] = None
         await self._apply(fx)
 
@@ -509,7 +526,7 @@ class Runtime:
             actor=self.name, epoch=self.bus_pos.epoch, after=self.bus_pos.seq, until=ping_seq,
             topics=self.topics,
         )
-        await self.control.send(self.codec.encode(self.name, req))
+        await self._send_control(req)
 
     async def _replay(self, ping_seq: int) -> None:
         """Handle the missed events (asked for before Ready) ahead of anything live."""
@@ -518,10 +535,10 @@ class Runtime:
         answer: BusReplay | None = None
         while answer is None:
             left_ms = int((deadline - time.monotonic()) * 1000)
-            if left_ms <= 0 or not await self.control.poll(left_ms, zmq.POLLIN):  # type: ignore[call-arg]
+            if left_ms <= 0 or not await self.ready.wait([self.control], left_ms):
                 raise TimeoutError(f"no bus replay within {timeout_s} s")
             try:
-                env = self.codec.decode(await self.control.recv())
+                env = self.codec.decode(self.control.recv(flags=zmq.NOBLOCK))
             except BadMessage as exc:
                 await self._bad("control", str(exc))
                 continue
@@ -582,17 +599,17 @@ class Runtime:
         # Commands first: an intent is on its way before the events of the same step (the
         # orchestrator's price ticks) wake the hub and every subscriber on these few cores.
         for target, _msg_id, data in sends:
-            await self.dealers[target].send(data)
+            self._send_command(target, data)
         for event in fx.events:
             await self._publish(event)
         for message in fx.control:
-            await self.control.send(self.codec.encode(self.name, message))
+            await self._send_control(message)
         if fx.deferred:
             await self._run_deferred(list(fx.deferred))
 
     async def _publish(self, event: Event) -> None:
         try:
-            await self.push.send(self.codec.encode(self.name, event), flags=zmq.NOBLOCK)
+            self.push.send(self.codec.encode(self.name, event), flags=zmq.NOBLOCK)
         except zmq.Again:
             self.log.error("bus_full_event_dropped", event=type(event).__name__)
 
@@ -612,10 +629,36 @@ class Runtime:
     async def _resend_all(self, target: str | None = None) -> None:
         for out in list(self.outbox.values()):
             if target is None or out.target == target:
-                await self.dealers[out.target].send(out.data)
+                self._send_command(out.target, out.data)
 
     async def _resend_due(self) -> None:
         cutoff = time.time() - self.req.runtime.command_retry_s
         for out in list(self.outbox.values()):
             if out.sent_at <= cutoff:
-                await self.dealers[out.target].send(out.data)
+                self._send_command(out.target, out.data)
+
+    def _send_command(self, target: str, data: bytes) -> None:
+        """Send a command (already in the outbox): if the target's queue is full (it stopped
+        reading), the outbox's retry sends it again later; the loop never waits for it."""
+        try:
+            self.dealers[target].send(data, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            self.log.warning("command_send_deferred", target=target,
+                             reason="the target's queue is full; retried from the outbox")
+
+    async def _send_control(self, message: Message) -> None:
+        """Send to the supervisor; if its queue is full, wait for room (without blocking the
+        loop), at most ``_CONTROL_BLOCKED_S``."""
+        data = self.codec.encode(self.name, message)
+        deadline = time.monotonic() + _CONTROL_BLOCKED_S
+        while True:
+            try:
+                self.control.send(data, flags=zmq.NOBLOCK)
+            except zmq.Again:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"the supervisor has read nothing for {_CONTROL_BLOCKED_S} s"
+                    ) from None
+                await asyncio.sleep(0.001)
+            else:
+                return
