@@ -14,7 +14,7 @@ import msgspec
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
-from actors._runtime.messages import Command, Message
+from actors._runtime.messages import Message
 from actors._runtime.spawn import import_actor
 from actors._runtime.trading import TradingState
 from actors.execution.messages import OrderFilled, PriceTick, Side, SubmitOrder
@@ -145,9 +145,6 @@ class OrchestratorActor(BaseActor):
         if isinstance(msg, OrderFilled):
             self.loop.positions[msg.instrument] = msg.position_after
             self.put("loop", self.loop)
-
-    def on_reply(self, env: Envelope[Message], command: Command) -> None:
-        """Execution's answer to an intent (the facts also come on the bus)."""
 
     def on_drain(self) -> bool:
         """Stop emitting; the runtime waits until every intent sent is acknowledged."""
