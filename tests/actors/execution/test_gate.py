@@ -327,6 +327,34 @@ def test_session_boundary_holds_across_daylight_saving() -> None:
     assert session_id(after_dst, "17:00", "America/New_York") == "2024-03-11"
 
 
+def _session_uncached(now: float, reset: str, timezone: str) -> str:
+    local = dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(timezone))
+    hour, minute = (int(x) for x in reset.split(":"))
+    start = local.date()
+    if local.time() < dt.time(hour, minute):
+        start -= dt.timedelta(days=1)
+    return start.isoformat()
+
+
+@settings(max_examples=300)
+@given(
+    now=st.floats(min_value=1.6e9, max_value=2.0e9),
+    reset=st.sampled_from(["00:00", "17:00", "23:59", "02:30"]),
+    timezone=st.sampled_from(["America/New_York", "Europe/London", "Asia/Kolkata", "UTC"]),
+)
+def test_session_id_is_computed_per_second_exactly(now: float, reset: str, timezone: str) -> None:
+    """Cached per whole second, the answer is that of the exact instant, on both sides of a
+    boundary (the instant just before it, at it, and just after it)."""
+    for t in (now, math.floor(now) + 0.999999, float(math.floor(now))):
+        assert session_id(t, reset, timezone) == _session_uncached(t, reset, timezone)
+    boundary = dt.datetime.combine(
+        dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(timezone)).date(),
+        dt.time(*(int(x) for x in reset.split(":"))), zoneinfo.ZoneInfo(timezone),
+    ).timestamp()
+    for t in (boundary - 1e-6, boundary, boundary + 1e-6):
+        assert session_id(t, reset, timezone) == _session_uncached(t, reset, timezone)
+
+
 def test_new_session_resets_the_loss_baseline() -> None:
     """A loss that blocks trading at 16:59 is forgotten at 17:00: the new session starts afresh."""
     state = roll_session(GateState(), 11_000.0, ny(2024, 3, 7, 18), CONFIG)
