@@ -291,11 +291,8 @@ class ExecutionActor(BaseActor):
         )
 
     def on_deferred(self, token: Any) -> None:
-        """Submit an order that is already on disk (after layer 3), and book the answer; or
-        cancel what rests at the venue (after a halt or pause)."""
-        if isinstance(token, tuple):
-            self._cancel_open(token[1])
-            return
+        """Submit an order that is already on disk (found ``PENDING_SUBMIT`` at restart),
+        after layer 3, and book the answer."""
         order = self.open.get(str(token))
         if order is not None:
             self._submit(order)
@@ -441,12 +438,11 @@ class ExecutionActor(BaseActor):
         msg = env.payload
         cfg: ExecutionConfig = self.config
         if isinstance(msg, TradingStateChanged):
-            # The runtime has set ``trading_gate`` already (before its ack): what is left to
-            # do is cancelling what rests at the venue.
+            # The runtime has set ``trading_gate`` and sent the ack before this hook runs
+            # (docs/adr/0005): what is left to do is cancelling what rests at the venue, here,
+            # in the same call (no second hop to this thread).
             if cfg.cancel_on_stop and msg.state in (TradingState.HALTED, TradingState.PAUSED):
-                # Deferred: the acknowledgement (the gate is closed) goes out before the
-                # venue round trip of the cancels.
-                self.defer(("cancel_open", f"trading {msg.state.value}: {msg.reason}"))
+                self._cancel_open(f"trading {msg.state.value}: {msg.reason}")
             return
         if isinstance(msg, PriceTick):
             self.prices[msg.instrument] = msg.price
