@@ -223,6 +223,13 @@ def _check(config: Config, source: Path) -> None:
                 f"config error in {source}: key 'supervisor.children': {name!r} has no "
                 f"[children.{name}] spec"
             )
+    for key in ("sqlite_synchronous_by_actor", "child_nice_by_actor"):
+        for name in getattr(config.runtime, key):
+            if name not in config.children:
+                raise ConfigError(
+                    f"config error in {source}: key 'runtime.{key}': {name!r} is not a child "
+                    f"(children: {', '.join(sorted(config.children))})"
+                )
     hb, beat = config.heartbeat, config.runtime.heartbeat_interval_s
     if hb.hang_timeout_s < 2.5 * beat:
         raise ConfigError(

@@ -8,7 +8,7 @@ import importlib
 import os
 import signal
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -46,6 +46,18 @@ class RuntimeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     crash; its WAL is fsynced within ~50 ms off the event loop, which bounds an OS crash's loss)."""
     sync_timeout_s: float = 5.0
     """Longest wait for the bus subscription handshake at start."""
+    child_nice: Annotated[int, msgspec.Meta(ge=0, le=19)] = 0
+    """Niceness every actor process adds to its own at start (0-19), so that the supervisor
+    (the bus hub, the admin socket, the acks of a halt) runs first when the cores are busy;
+    unless ``child_nice_by_actor`` names the actor."""
+    child_nice_by_actor: dict[str, Annotated[int, msgspec.Meta(ge=0, le=19)]] = (
+        msgspec.field(default_factory=dict)
+    )
+    """Per actor: the niceness it adds instead of ``child_nice``."""
+
+    def nice_of(self, actor: str) -> int:
+        """The niceness ``actor`` adds to its own at start."""
+        return self.child_nice_by_actor.get(actor, self.child_nice)
 
 
 class SpawnRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import msgspec
+import psutil
 import pytest
 import zmq
 
@@ -50,6 +51,24 @@ def test_status_shows_six_actors_alive_and_the_loop_advancing(tree_factory) -> N
     assert Path(f"/proc/{tree.pid}/comm").read_text().strip() == "qf-supervisor"
     zygote = tree.wait_for("supervisor_started")["zygote_pid"]
     assert Path(f"/proc/{zygote}/comm").read_text().strip() == "qf-zygote"
+
+
+def test_child_nice_puts_every_actor_below_the_supervisor(tree_factory) -> None:
+    """``runtime.child_nice`` (and ``child_nice_by_actor``, merged over the default's): each
+    actor process, a restarted one too, runs that much nicer than the supervisor, which keeps
+    its own priority."""
+    tree = tree_factory("[runtime]\nchild_nice = 4\n[runtime.child_nice_by_actor]\n"
+                        "execution = 2\n")
+    tree.wait_started()
+    base = psutil.Process(tree.pid).nice()
+    assert base + 4 <= 19, "the test runs at a niceness that leaves no room"
+    want = dict.fromkeys(SIX, base + 4) | {"execution": base + 2, "orchestrator": base}
+    actors = tree.status().actors
+    assert {a.name: psutil.Process(a.pid).nice() for a in actors} == want
+    mark = tree.mark()
+    os.kill(tree.child_pid("execution"), signal.SIGKILL)
+    new = tree.wait_for("child_started", lambda ln: ln["child"] == "execution", after=mark)
+    assert psutil.Process(new["child_pid"]).nice() == base + 2
 
 
 def test_the_default_trades_within_20_s_and_status_shows_positions_and_orders(

@@ -42,6 +42,14 @@ def test_a_file_with_only_changed_keys_is_merged_over_the_default(tmp_path: Path
         ("[supervisor]\nchildren = ['ghost']\n", "supervisor.children", "ghost"),
         ("[heartbeat]\nhang_timeout_s = 0.6\n", "heartbeat", "hang_timeout_s must be at least"),
         ("[heartbeat]\nstall_timeout_s = 3.0\n", "heartbeat.stall_timeout_s", "shutdown_s"),
+        ("[runtime]\nchild_nice = -5\n", "runtime.child_nice", ">= 0"),
+        ("[runtime]\nchild_nice = 20\n", "runtime.child_nice", "<= 19"),
+        ("[runtime.child_nice_by_actor]\nexecution = -1\n",
+         "runtime.child_nice_by_actor.execution", ">= 0"),
+        ("[runtime.child_nice_by_actor]\nexecutor = 0\n", "runtime.child_nice_by_actor",
+         "'executor' is not a child"),
+        ("[runtime.sqlite_synchronous_by_actor]\njournl = 'FULL'\n",
+         "runtime.sqlite_synchronous_by_actor", "'journl' is not a child"),
     ],
 )
 def test_bad_config_names_the_key_and_the_file(
