@@ -92,8 +92,9 @@ def main(req: SpawnRequest, *, bound: bool = False) -> int:
     if not bound:
         bind_to_parent(req.supervisor_pid)
     name_process(req.name)
-    if req.runtime.nice_of(req.name):
-        os.nice(req.runtime.nice_of(req.name))  # lowering one's priority needs no privilege
+    nice = req.runtime.nice_of(req.name)
+    if nice:
+        os.nice(nice)  # lowering one's own priority needs no privilege
     # Ctrl-C in a terminal reaches the whole process group; only the supervisor may act on it,
     # so that the drain keeps its order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
