@@ -104,6 +104,9 @@ class StatusReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=T
     """Instrument -> signed quantity, as execution last reported it."""
     orders: dict[str, int] = msgspec.field(default_factory=dict)
     """Orders by status, as execution last reported them."""
+    state_lost: list[str] = msgspec.field(default_factory=list)
+    """Stores found missing, empty, unreadable or behind at this start (``path: what``): the
+    tree started HALTED for them; empty when every store held."""
 
 
 class ErrorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):

@@ -6,16 +6,10 @@ import argparse
 import getpass
 import socket
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
-
-from actors._runtime.store import connect_readonly
-
-if TYPE_CHECKING:
-    from actors.journal.verify import VerifyReport
 
 # Exit statuses scripts can rely on.
 EXIT_OK = 0
@@ -43,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
         verbs = grp.add_subparsers(dest="verb", required=True)
         _dirs(verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds"),
               json_flag=True)
+    grp = sub.add_parser("state", help="every store of the state directory")
+    verbs = grp.add_subparsers(dest="verb", required=True)
+    _dirs(verbs.add_parser("check", help="check every store offline (integrity, rows, chains, "
+                           "halts against journal); exit 0 only if all hold"), json_flag=True)
     _drill_parser(sub)
     return p
 
@@ -97,11 +95,18 @@ def main(argv: list[str] | None = None) -> int:
             return _operator(args.command, args.reason, dirs, args.json, args.timeout)
         if args.command == "drill":
             return _drill(args, config, dirs)
-        verify = _halts_verify if args.command == "halts" else _journal_verify
-        return verify(dirs.state, args.json)
+        return _offline(args.command, dirs.state, list(config.children), args.json)
     except (SupervisorError, EndpointError) as exc:
         print(f"quantfund: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _offline(command: str, state_dir: Path, stores: list[str], as_json: bool) -> int:
+    """The commands that read the state directory's files, with no tree needed."""
+    if command == "state":
+        return _state_check(state_dir, stores, as_json)
+    verify = _halts_verify if command == "halts" else _journal_verify
+    return verify(state_dir, as_json)
 
 
 def _print_json(obj: Any) -> None:
@@ -132,6 +137,8 @@ def _status(run_dir: Path, as_json: bool, timeout: float) -> int:
           f"{sv.pid}  up {sv.uptime_s:.1f} s  tree live: {sv.tree_live}")
     if reply.halts_store_problem:
         print(f"HALTS STORE FAILED VERIFICATION: {reply.halts_store_problem}")
+    for lost in reply.state_lost:
+        print(f"STATE LOST AT START (started HALTED): {lost}")
     print(f"{'actor':<14}{'pid':>8}  {'alive':<6}{'restarts':>9}{'beat age':>10}{'iterations':>12}")
     for a in reply.actors:
         age = "-" if a.last_heartbeat_age_s is None else f"{a.last_heartbeat_age_s:.2f}s"
@@ -207,77 +214,50 @@ def _halt_in_store(state_dir: Path, reason: str, why: str, as_json: bool) -> int
 
 
 def _halts_verify(state_dir: Path, as_json: bool) -> int:
+    """``halts verify``: the chain, then the store against the last row the journal recorded."""
     from actors._runtime.halts_reader import HALTS_FILE
     from supervisor.halts import verify
+    from supervisor.state_check import behind_journal
+    from supervisor.state_files import halts_seen
 
-    report = verify(state_dir / HALTS_FILE)
+    path = state_dir / HALTS_FILE
+    report = verify(path)
+    seen = halts_seen(state_dir)
+    behind = behind_journal(path, seen) if report.ok else ""
     if as_json:
-        _print_json(report)
-    elif report.ok:
-        print(f"halts store OK: {report.rows_checked} rows, chain intact")
-    else:
+        data = msgspec.to_builtins(report)
+        data["journal"] = {"ok": not behind, "problem": behind,
+                           "seen_seq": None if seen is None else seen.seq}
+        print(msgspec.json.encode(data).decode())
+    elif not report.ok:
         print(f"halts store BROKEN at row {report.first_bad_seq}: {report.problem} "
               f"({report.rows_checked} rows checked)")
-    return EXIT_OK if report.ok else EXIT_FAILED
-
-
-@dataclass(frozen=True)
-class JournalCheck:
-    """What ``journal verify`` found: the chain report and the anchors it was checked against."""
-
-    report: VerifyReport
-    """The chain walk."""
-    ok: bool
-    """The chain holds and no day is anchored twice with different hashes."""
-    anchors: dict[str, str]
-    """Day -> final hash, from the halts store."""
-    conflicts: list[str]
-    """Days anchored twice with different hashes."""
-    note: str
-    """Why the anchors were not (all) used, or ''."""
-
-
-def journal_check(state_dir: Path) -> JournalCheck:
-    """Verify the journal's chain, and each finished day's tail against its anchor: the final
-    hashes kept in the halts store (rows of kind ``anchor``, read read-only). Shared by
-    ``journal verify`` and the drills' invariants."""
-    import json
-    import sqlite3
-
-    from actors._runtime.halts_reader import HALTS_FILE
-    from actors.journal.verify import verify
-
-    halts = state_dir / HALTS_FILE
-    anchors: dict[str, str] = {}
-    conflicts: list[str] = []
-    note = ""
-    if not halts.is_file():
-        note = f"no halts store at {halts}: day tails not checked against anchors"
+    elif behind:
+        print(f"halts store chain intact ({report.rows_checked} rows) but {behind}")
     else:
-        try:
-            con = connect_readonly(halts)
-            try:
-                rows = con.execute(
-                    "SELECT seq, payload FROM halts WHERE kind = 'anchor' ORDER BY seq"
-                ).fetchall()
-            finally:
-                con.close()
-            for seq, payload in rows:
-                data = json.loads(payload)
-                day, final = str(data["day"]), str(data["final_hash"])
-                if anchors.get(day, final) != final:
-                    conflicts.append(f"halts row {seq}: day {day} anchored twice with "
-                                     f"different hashes ({anchors[day]} then {final})")
-                anchors[day] = final
-        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
-            note = f"anchors unreadable in {halts} ({exc}): day tails not checked"
-            anchors = {}
-    report = verify(state_dir, anchors=anchors)
-    return JournalCheck(report, report.ok and not conflicts, anchors, conflicts, note)
+        against = "no trading-state change recorded by the journal" if seen is None else (
+            f"holds row {seen.seq}, the last the journal recorded")
+        print(f"halts store OK: {report.rows_checked} rows, chain intact, {against}")
+    return EXIT_OK if report.ok and not behind else EXIT_FAILED
+
+
+def _state_check(state_dir: Path, stores: list[str], as_json: bool) -> int:
+    """``state check``: one line per store; exit 0 only when every store holds."""
+    from supervisor import state_check
+
+    report = state_check.check(state_dir, stores, full=True)
+    if as_json:
+        print(msgspec.json.encode({"ok": report.ok, "history": report.history,
+                                   "stores": report.findings}).decode())
+    else:
+        print(state_check.render(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _journal_verify(state_dir: Path, as_json: bool) -> int:
     """``journal verify``: print ``journal_check``'s findings; exit 0 only if the chain holds."""
+    from supervisor.journal_check import journal_check
+
     check = journal_check(state_dir)
     report, ok, anchors = check.report, check.ok, check.anchors
     conflicts, note = check.conflicts, check.note

@@ -224,6 +224,38 @@ class HaltsStore:
             raise HaltsStoreTampered(f"{path}: {_unreadable(exc).problem}") from exc
         return cls(conn, path, created=created)
 
+    @classmethod
+    def open_readonly(cls, path: Path | str) -> HaltsStore:
+        """Open an existing store for reading only (``mode=ro``: nothing created or written).
+
+        Raises:
+            HaltsStoreTampered: The file cannot be opened or read as a halts store.
+        """
+        path = Path(path)
+        try:
+            conn = _connect(path, readonly=True)
+            if not _has_table(conn):
+                conn.close()
+                raise HaltsStoreTampered(f"{path}: no halts table")
+        except sqlite3.Error as exc:
+            raise HaltsStoreTampered(f"{path}: {_unreadable(exc).problem}") from exc
+        return cls(conn, path, created=False)
+
+    def head_seq(self) -> int:
+        """The last row's seq; 0 for a store with no rows."""
+        found = self._conn.execute("SELECT max(seq) FROM halts").fetchone()
+        return int(found[0] or 0)
+
+    def row(self, seq: int) -> HaltRow | None:
+        """The row at ``seq``, or None.
+
+        Raises:
+            HaltsStoreTampered: The row holds a value no append writes.
+        """
+        raw = self._conn.execute(_SELECT_ALL.replace(" ORDER BY seq", " WHERE seq = ?"),
+                                 (seq,)).fetchone()
+        return None if raw is None else self._decode_row(raw)
+
     def append(
         self,
         kind: RowKind,
@@ -329,13 +361,13 @@ class HaltsStore:
         Raises:
             HaltsStoreTampered: A row holds a value no append writes (unknown kind, wrong type).
         """
-        out = []
-        for raw in self._conn.execute(_SELECT_ALL):
-            try:
-                out.append(msgspec.convert(dict(zip(COLUMNS, raw, strict=True)), HaltRow))
-            except msgspec.ValidationError as exc:
-                raise HaltsStoreTampered(f"{self.path}: row {raw[0]} unreadable: {exc}") from exc
-        return out
+        return [self._decode_row(raw) for raw in self._conn.execute(_SELECT_ALL)]
+
+    def _decode_row(self, raw: tuple[Any, ...]) -> HaltRow:
+        try:
+            return msgspec.convert(dict(zip(COLUMNS, raw, strict=True)), HaltRow)
+        except msgspec.ValidationError as exc:
+            raise HaltsStoreTampered(f"{self.path}: row {raw[0]} unreadable: {exc}") from exc
 
     def current_state(self) -> TradingState:
         """The state of the last row that carries one; ``ACTIVE`` for a store with none.

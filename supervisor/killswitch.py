@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from actors._runtime import log
 from actors._runtime.halts_reader import HALTS_FILE
-from actors._runtime.messages import Event, TamperingDetected
+from actors._runtime.messages import Event, StateLost, TamperingDetected
 from actors._runtime.trading import TradingState, TradingStateChanged
+from supervisor import state_check
 from supervisor.errors import HaltsStoreTampered, InvalidTransition
 from supervisor.halts import HaltsStore, RowKind
 from supervisor.trading_state import Source, transition
@@ -33,9 +34,14 @@ class KillSwitch:
 
     def __init__(
         self, state_dir: Path, publish: Publish,
-        expected: Callable[[], set[str]] = set,
+        expected: Callable[[], set[str]] = set, stores: Sequence[str] = (),
     ) -> None:
-        """Prepare; ``open`` reads the store. ``expected``: children that must acknowledge."""
+        """Prepare; ``open`` reads the store. ``expected``: children that must acknowledge;
+        ``stores``: the actors whose state files the start check requires where there is
+        history (``supervisor.state_check``)."""
+        self.state_dir = state_dir
+        self.stores = tuple(stores)
+        self.lost: state_check.StateReport | None = None
         self.path = state_dir / HALTS_FILE
         self.publish = publish
         self.expected = expected
@@ -53,7 +59,10 @@ class KillSwitch:
         self._syncing: asyncio.Future[None] | None = None
 
     def open(self) -> None:
-        """Load the sticky state; a store failing verification keeps the tree HALTED."""
+        """Load the sticky state; a store failing verification keeps the tree HALTED, and so
+        does any store lost or unreadable where the state directory shows history (checked
+        before the halts store is opened, which would create a missing one)."""
+        found = state_check.check(self.state_dir, self.stores)
         try:
             self.store = HaltsStore.open(self.path, synchronous="NORMAL")
         except HaltsStoreTampered as exc:
@@ -73,6 +82,36 @@ class KillSwitch:
         self.seq = rows[-1].seq if rows else 0
         self.log.info("trading_state_loaded", state=self.state.value, seq=self.seq,
                       rows=len(rows), created=self.store.created)
+        if not found.ok:
+            self._state_lost(found)
+        elif not rows:
+            # A store with rows is never mistaken for a new one: this row says it was new.
+            self.audit(RowKind.NOTE, source=Source.HALTS_STORE, who="supervisor",
+                       reason="halts store started on a fresh state directory")
+
+    def _state_lost(self, report: state_check.StateReport) -> None:
+        """Stay (or go) HALTED with a reason naming every lost store, recorded and alerted."""
+        self.lost = report
+        reason = report.reason()
+        remedy = "; ".join(dict.fromkeys(f.remedy for f in report.problems()))
+        for finding in report.problems():
+            self.log.error("state_lost", store=finding.store, path=finding.path,
+                           problem=finding.detail, state="HALTED", remedy=finding.remedy)
+        payload = {"problems": self.lost_problems(), "history": report.history}
+        if self.state is TradingState.HALTED:
+            self.audit(RowKind.NOTE, source=Source.HALTS_STORE, who="supervisor",
+                       reason=reason, payload=payload)
+        else:
+            self.change(TradingState.HALTED, source=Source.HALTS_STORE, who="supervisor",
+                        reason=reason, payload=payload)
+        self.publish(StateLost(problems=payload["problems"], history=report.history,
+                               remedy=remedy))
+
+    def lost_problems(self) -> list[str]:
+        """What the start check found (``path: what``); empty when every store held."""
+        if self.lost is None:
+            return []
+        return [f"{f.path}: {f.detail}" for f in self.lost.problems()]
 
     def _tamper(self, problem: str) -> None:
         self.tampered = problem
@@ -94,11 +133,14 @@ class KillSwitch:
             )
         change = transition(self.state, target, source=source, reason=reason, at=time.time())
         started = time.monotonic()
+        row_hash = ""
         if self.store is not None and self.tampered is None:
-            self.seq = self.store.append_transition(change, who=who, payload=payload).seq
+            row = self.store.append_transition(change, who=who, payload=payload)
+            self.seq, row_hash = row.seq, row.hash
         previous, self.state = self.state, target
         event = TradingStateChanged(
-            previous=previous, state=target, source=source.value, reason=reason, seq=self.seq
+            previous=previous, state=target, source=source.value, reason=reason, seq=self.seq,
+            row_hash=row_hash,
         )
         self.acks[self.seq] = {}
         self.changed_at[self.seq] = time.monotonic()

@@ -155,8 +155,8 @@ class Supervisor:
         self.killswitch = KillSwitch(
             self.dirs.state, self.hub.publish,
             expected=lambda: {c.name for c in self.tree.children if c.alive},
+            stores=list(self.config.children),
         )
-        self.killswitch.open()
         acfg = self.config.admin
         admin = AdminServer(
             ctx, self.dirs.run, self._on_admin, tcp=acfg.tcp,
@@ -170,6 +170,7 @@ class Supervisor:
             send_control=self.hub.send_control, on_give_up=self._give_up,
             on_started=self._on_child_started,
         )
+        self.killswitch.open()  # with the tree built: a halt at open counts its children
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop, "signal", signal.Signals(sig).name)
         self.log.info("supervisor_started", state_dir=str(self.dirs.state),
@@ -389,6 +390,7 @@ class Supervisor:
             trading_state=self.killswitch.state.value,
             trading_state_seq=self.killswitch.seq,
             halts_store_problem=self.killswitch.tampered,
+            state_lost=self.killswitch.lost_problems(),
             supervisor=SupervisorStatus(
                 pid=os.getpid(), uptime_s=round(now - self.started, 3),
                 strategy=self.config.supervisor.strategy.value, bus_seq=self.hub.seq,

@@ -162,6 +162,18 @@ class TamperingDetected(Event, frozen=True, forbid_unknown_fields=True, tag=True
     """What verification found."""
 
 
+class StateLost(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """At start, a store was missing, empty, unreadable or behind where the state directory
+    shows a tree with history: trading stays HALTED until an operator resumes."""
+
+    problems: list[str]
+    """Each failing store as ``path: what was found``."""
+    history: list[str]
+    """What showed that the tree had history."""
+    remedy: str
+    """What an operator can do."""
+
+
 class AdminCommandReceived(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """An operator command reached the supervisor (audit: who, why, and what came of it)."""
 

@@ -15,6 +15,7 @@ import gc
 import math
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -26,6 +27,7 @@ from actors import wire
 from actors._runtime import endpoints, log
 from actors._runtime.actor import BaseActor, Bridge, CallKind, Effects
 from actors._runtime.codec import BadMessage, Envelope, new_id
+from actors._runtime.errors import StateUnreadable
 from actors._runtime.messages import (
     Ack,
     BadMessageSeen,
@@ -74,6 +76,12 @@ _BACKLOG_MAX = 10_000
 _CONTROL_BLOCKED_S = 10.0
 """How long a message to the supervisor may wait for room (it has stopped reading) before the
 process gives up (and is restarted, or dies with the supervisor)."""
+
+
+_UNREADABLE_REMEDY = (
+    "restore the file from a backup of this state directory, or move it aside to start this "
+    "actor anew (the tree then starts HALTED: `quantfund state check` says what is missing)"
+)
 
 
 class _Outgoing(msgspec.Struct, frozen=True):
@@ -199,24 +207,15 @@ class Runtime:
         try:
             config = self._open_sockets(loop)
             _PHASES["sockets"] = time.monotonic() - t
-            self.store = await StateStore.open(
-                Path(self.req.state_dir) / f"{self.name}.sqlite",
-                synchronous=self.req.runtime.sqlite_synchronous,
-            )
-            kv, self.seen = await self.store.load()
-            _PHASES["load"] = time.monotonic() - t
-            if POSITION_KEY in kv:
-                self.bus_pos = msgspec.msgpack.decode(kv[POSITION_KEY], type=BusPosition)
-                self._pos_saved = self.bus_pos
-            self.outbox = {
-                k.removeprefix(_OUTBOX): msgspec.msgpack.decode(v, type=_Outgoing)
-                for k, v in kv.items()
-                if k.startswith(_OUTBOX)
-            }
-            snapshot = {k: v for k, v in kv.items() if not k.startswith("_")}
-            ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
-            del kv, snapshot  # this frame lives as long as the process: not the loaded copy
+            ref = await self._load(config, t)
             _PHASES["actor"] = time.monotonic() - t
+        except StateUnreadable as exc:
+            # One line an operator can act on, not a traceback; the supervisor's start check
+            # has already kept the tree HALTED where it could see the problem.
+            self.log.error("state_unreadable", path=exc.path, problem=exc.problem,
+                           remedy=exc.remedy, action="refusing to start")
+            self._close_sockets()
+            return ExitCode.START_FAILED
         except Exception as exc:
             self.log.exception("start_error", reason=str(exc))
             self._close_sockets()
@@ -253,6 +252,42 @@ class Runtime:
                 await self.store.close()
             self._close_sockets()
         return ExitCode.NORMAL
+
+    async def _load(self, config: Any, started: float) -> Any:
+        """Open the state file, load it, build the actor from it; returns the actor's ref.
+
+        Raises:
+            StateUnreadable: The file is not a database SQLite can read, or a row does not
+                decode (the actor refuses to start from it).
+        """
+        path = Path(self.req.state_dir) / f"{self.name}.sqlite"
+        try:
+            self.store = await StateStore.open(
+                path, synchronous=self.req.runtime.sqlite_synchronous
+            )
+            kv, self.seen = await self.store.load()
+        except sqlite3.DatabaseError as exc:
+            raise StateUnreadable(path, f"not readable as a database ({exc})",
+                                  _UNREADABLE_REMEDY) from exc
+        _PHASES["load"] = time.monotonic() - started
+        snapshot = {k: v for k, v in kv.items() if not k.startswith("_")}
+        try:
+            if POSITION_KEY in kv:
+                self.bus_pos = msgspec.msgpack.decode(kv[POSITION_KEY], type=BusPosition)
+                self._pos_saved = self.bus_pos
+            self.outbox = {
+                k.removeprefix(_OUTBOX): msgspec.msgpack.decode(v, type=_Outgoing)
+                for k, v in kv.items()
+                if k.startswith(_OUTBOX)
+            }
+            ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
+        except msgspec.DecodeError as exc:  # ValidationError included
+            raise StateUnreadable(path, f"a row does not decode ({exc})",
+                                  _UNREADABLE_REMEDY) from exc
+        except sqlite3.DatabaseError as exc:  # a store of the actor's own (the paper venue)
+            raise StateUnreadable(self.req.state_dir, f"a store {self.name} opens is not "
+                                  f"readable as a database ({exc})", _UNREADABLE_REMEDY) from exc
+        return ref
 
     def _open_sockets(self, loop: asyncio.AbstractEventLoop) -> Any:
         """Decode the config, open the sockets (subscribed to the actor's topics), register

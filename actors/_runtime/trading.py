@@ -33,6 +33,9 @@ class TradingStateChanged(Event, frozen=True, forbid_unknown_fields=True, tag=Tr
     """Why."""
     seq: int
     """Sequence number of the halts-store row that recorded it."""
+    row_hash: str = ""
+    """That row's hash: the journal keeps the last one it saw, so a halts store restored from
+    an older copy (or cut short) is caught at the next start. Empty where no row was written."""
 
 
 class TradingGate:

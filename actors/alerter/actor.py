@@ -74,6 +74,7 @@ class AlerterActor(BaseActor):
         "BusEventsLost",
         "BadMessageSeen",
         "TamperingDetected",
+        "StateLost",
         "AdminCommandReceived",
         "JournalAnchored",
         "ConfigChanged",

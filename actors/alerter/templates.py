@@ -201,6 +201,10 @@ def _journal_anchored(f: _View) -> str:
     )
 
 
+def _state_lost(f: _View) -> str:
+    return f"state lost, trading HALTED: {'; '.join(f.lines('problems'))}. Remedy: {f['remedy']}"
+
+
 def _admin_command(f: _View) -> str:
     return f"operator {f['command']} by {f['who']}: {f['reason']} -> {f['result']}"
 
@@ -211,6 +215,7 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "ChildTerminated": _child_terminated,
     "RestartIntensityReached": _restart_intensity,
     "TamperingDetected": _tampering,
+    "StateLost": _state_lost,
     "BreakerTripped": _breaker_tripped,
     "BreakerHalted": _breaker_halted,
     "BreakerReset": _breaker_reset,

@@ -32,6 +32,7 @@ import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
+from actors._runtime.errors import StateUnreadable
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
 from actors._runtime.store import COLD_PREFIX, connect_readonly
@@ -149,6 +150,16 @@ class ExecutionActor(BaseActor):
             cfg.broker, self.state_dir,
             latency_s=cfg.paper_latency_s, slippage_bps=cfg.paper_slippage_bps,
         )
+        if raw is None and (held := self.broker.positions()):
+            # No book at all (the file deleted, emptied or replaced) is not a new account: the
+            # venue says what we hold, and trading on an empty book would double it.
+            shown = ", ".join(f"{k} {v:g}" for k, v in sorted(held.items()))
+            raise StateUnreadable(
+                self.state_dir / "execution.sqlite",
+                f"no position book, but the {cfg.broker} venue holds positions ({shown})",
+                "restore execution.sqlite from a backup of this state directory (a simulated "
+                "paper venue may instead be moved aside with it, to start both anew)",
+            )
         self.halts = HaltsReader(self.state_dir)
         # Sticky: until the supervisor says otherwise, the state is what the halts store says.
         self.trading_gate.restore(self.halts.state()[0])

@@ -59,6 +59,10 @@ class Broker(Protocol):
     def match(self) -> list[BrokerReport]:
         """Reports that arrived since the last call (fills of resting orders)."""
 
+    def positions(self) -> dict[str, float]:
+        """Net filled quantity by instrument, as the venue holds it ({} when it holds none)."""
+        ...
+
     def open_orders(self) -> list[str]:
         """Client order ids resting at the venue."""
 
@@ -95,6 +99,10 @@ class ShadowBroker:
     def match(self) -> list[BrokerReport]:
         """Nothing rests."""
         return []
+
+    def positions(self) -> dict[str, float]:
+        """Nothing is sent, so nothing is held."""
+        return {}
 
     def open_orders(self) -> list[str]:
         """Nothing rests."""

@@ -109,6 +109,17 @@ class PaperVenue:
         row = self._row(client_order_id)
         return None if row is None else self._report(row, client_order_id)
 
+    def positions(self) -> dict[str, float]:
+        """Net filled quantity by instrument."""
+        net: dict[str, float] = {}
+        for instrument, side, qty in self.db.execute(
+            "SELECT instrument, side, sum(quantity) FROM orders WHERE status = ? "
+            "GROUP BY instrument, side", (OrderStatus.FILLED.value,)
+        ):
+            sign = 1.0 if side == Side.BUY.value else -1.0
+            net[instrument] = net.get(instrument, 0.0) + sign * float(qty)
+        return {k: v for k, v in net.items() if abs(v) > 1e-12}
+
     def mark(self, instrument: str, price: float) -> None:
         """A market price: the next fills of ``instrument`` happen at it."""
         self.prices[instrument] = price

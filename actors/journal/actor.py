@@ -18,7 +18,9 @@ from actors import wire
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import Event, JournalAnchored, Message, TreeLiveness
+from actors._runtime.trading import TradingStateChanged
 from actors.journal.config import JournalConfig
+from actors.journal.halts_seen import HALTS_SEEN_KEY, HaltsSeen
 from actors.journal.layout import list_days, read_lines
 from actors.journal.recent import RecentIds, tail_msg_ids
 from actors.journal.verify import last_entry
@@ -112,6 +114,10 @@ class JournalActor(BaseActor):
             )
         self.recent.add(env.msg_id)
         self.iterations = self.writer.head.seq
+        if isinstance(msg, TradingStateChanged) and msg.row_hash:
+            # In the commit that acknowledges this event: a start compares it with the store.
+            self.put(HALTS_SEEN_KEY, HaltsSeen(msg.seq, msg.state.value, msg.row_hash,
+                                               self.writer.day or ""))
         if before_day is not None and self.writer.day != before_day and before.seq > 0:
             # Rollover: the entry before this one was the finished day's last.
             self._anchor(before_day, before.hash, before.seq)

@@ -136,7 +136,7 @@ def fills_reflected_in_positions(state_dir: Path) -> list[Violation]:
 
 def journal_verifies(state_dir: Path) -> list[Violation]:
     """The journal's chain holds, day tails match their anchors (``quantfund journal verify``)."""
-    from supervisor.cli import journal_check
+    from supervisor.journal_check import journal_check
 
     check = journal_check(state_dir)
     out = [Violation("journal_verifies", c) for c in check.conflicts]
