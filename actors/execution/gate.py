@@ -442,7 +442,7 @@ def check(
     last_prices: Mapping[str, float],
     equity: float,
     config: GateConfig,
-    now: float,
+    now: Instant,
 ) -> Decision:
     """Decide whether an order may go to the broker.
 
