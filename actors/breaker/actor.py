@@ -10,20 +10,23 @@ Every bus event is journaled and the supervisor records every transition in the 
 each trip, reset and halt is audited twice. The rules' state (peak equity, run of losses, Sharpe
 window, trip times, pause deadline, halt) is persisted before any request leaves, so a restart
 never resets the breaker. A request the bus never confirms (the control channel does not retry)
-is asked for again every ``request_retry_s`` while the rules still want it. An operator who
+is asked for again every ``request_retry_s`` (elapsed time; at once after a restart) while the
+rules still want it. The rules are handed both clocks (``actors/_runtime/clock.py``): pauses and
+the 24 h trip count run on elapsed time, the daily-loss session on the wall. An operator who
 lifts a halt or a breaker pause resets the rules (``rules.operator_reset``): the operator has
 looked at the account, and the evidence that tripped the breaker is re-based.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from typing import ClassVar
 
 import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
+from actors._runtime.clock import Clock, Instant, SystemClock
 from actors._runtime.codec import Envelope
 from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
@@ -48,6 +51,7 @@ class Persisted(msgspec.Struct):
     requested: str = ""
     """State last asked for and not yet seen on the bus ('' when none is outstanding)."""
     requested_at: float = 0.0
+    """Wall-clock time it was asked (for people: the retry is paced on elapsed time)."""
     paused_by_breaker: bool = False
     """The trading state in force is a pause the breaker asked for (only that one it lifts)."""
 
@@ -67,7 +71,10 @@ class BreakerActor(BaseActor):
         self.st = msgspec.msgpack.decode(raw, type=Persisted) if raw else Persisted()
         self.iterations = self.st.marks + self.st.trades
         self.rules_config = self.config.rules()
-        self.clock: Callable[[], float] = time.time
+        self.clock: Clock = SystemClock()
+        # Elapsed reading of the last request, in this process only: a restarted breaker asks
+        # again at its first tick (the old process may have died before the request left).
+        self._asked_at = -math.inf
         reader = HaltsReader(self.state_dir)
         self.trading, _ = reader.state()
         reader.close()
@@ -112,16 +119,20 @@ class BreakerActor(BaseActor):
         self.put("breaker", self.st)
 
     def on_tick(self, now: float) -> None:
-        """Apply the clock (a pause whose window passed resumes); re-ask what was not heard."""
-        now = self.clock()
+        """Apply the clock (a pause whose window passed resumes); re-ask what was not heard.
+
+        ``now`` (the runtime's wall time) is not used: the breaker reads its own clock, which
+        also gives the elapsed time its durations are measured on.
+        """
+        instant = self.clock()
         before = self.st.rules
-        state, actions = rules.on_clock(before, now, self.rules_config)
+        state, actions = rules.on_clock(before, instant, self.rules_config)
         if actions or state != before:
             self._act(state, actions)
             self.put("breaker", self.st)
-        self._retry(now)
+        self._retry(instant)
 
-    def _follow(self, msg: TradingStateChanged, now: float) -> None:
+    def _follow(self, msg: TradingStateChanged, now: Instant) -> None:
         st = self.st
         self.trading = msg.state
         paused = msg.state is TradingState.PAUSED
@@ -173,12 +184,14 @@ class BreakerActor(BaseActor):
                     self._request(TradingState.ACTIVE, f"breaker reset: {action.reason}")
 
     def _request(self, state: TradingState, reason: str) -> None:
-        self.st.requested, self.st.requested_at = state.value, self.clock()
+        now = self.clock()
+        self.st.requested, self.st.requested_at = state.value, now.wall
+        self._asked_at = now.elapsed
         self.request_trading_state(state.value, source=SOURCE, reason=reason)
 
-    def _retry(self, now: float) -> None:
+    def _retry(self, now: Instant) -> None:
         st, r = self.st, self.st.rules
-        if not st.requested or now - st.requested_at < self.config.request_retry_s:
+        if not st.requested or now.elapsed - self._asked_at < self.config.request_retry_s:
             return
         wanted = {
             TradingState.HALTED.value: r.halted,

@@ -18,6 +18,13 @@ Escalation and counting:
 
 - A trip pauses for ``reset_window_s``; the trip that makes ``max_trips_per_24h`` trips within the
   last 24 h (a trip exactly 24 h old no longer counts) halts instead.
+- Both durations are measured on the elapsed clock, never on the wall clock, so a wall clock
+  stepped either way neither ends a pause early nor forgets a trip early (docs/adr/0010). A
+  reading from before a reboot proves nothing about the time since: the pause restarts its full
+  window and the trip counts for 24 h from the first reading after the reboot.
+- The daily-loss session is calendar time, read on the wall clock, and never goes backwards: a
+  step forward across the boundary starts the new session, a step back does not re-open the
+  previous one nor start the current one again.
 - While paused or halted, rules still update their bookkeeping (peak, run of losses, window) but
   a firing rule is not a new trip: one incident is counted once, not once per mark during the
   pause it already caused.
@@ -37,11 +44,12 @@ import statistics
 
 import msgspec
 
+from actors._runtime.clock import Instant, carry
 from actors.breaker.rules_config import BreakerConfig
-from actors.execution.gate_config import session_id
+from actors.execution.gate_config import later_session
 
 TRIP_WINDOW_S = 86_400.0
-"""Trips within this many seconds before now count toward a halt."""
+"""Trips within this many seconds of elapsed time before now count toward a halt."""
 
 
 class TripRule(enum.Enum):
@@ -66,15 +74,22 @@ class BreakerState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     trade_pnls: tuple[float, ...] = ()
     """PnL of the most recent closed trades, oldest first, at most ``sharpe_window`` long."""
     trip_times: tuple[float, ...] = ()
-    """Times of counted trips within the last 24 h, oldest first."""
+    """Wall-clock times of the trips counted within the last 24 h, oldest first (for people)."""
     paused_until: float | None = None
-    """When the current pause ends; None when not paused."""
+    """Wall-clock estimate, made at the trip, of when the current pause ends; None when not
+    paused. The pause itself ends on the elapsed clock (``paused_at``)."""
     halted: bool = False
     """True after a halt, until an operator reset."""
     session_id: str = ""
     """Session the daily-loss baseline belongs to (local ISO date it started)."""
     session_start_equity: float | None = None
     """Equity at the first mark of the session: the daily-loss baseline."""
+    boot: str = ""
+    """Boot on which the elapsed readings below were taken ('' in a state written before them)."""
+    trip_elapsed: tuple[float, ...] = ()
+    """Elapsed readings of the trips in ``trip_times``, same order: the 24 h is counted on them."""
+    paused_at: float | None = None
+    """Elapsed reading when the current pause began; it ends ``reset_window_s`` later."""
 
 
 class Trip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -85,7 +100,7 @@ class Trip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: str
     """Sentence naming the value and the threshold."""
     pause_until: float
-    """When the breaker will resume by itself (seconds since the epoch)."""
+    """When the breaker will resume by itself, estimated on the wall clock (epoch seconds)."""
 
 
 class Halt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -143,32 +158,59 @@ def rolling_sharpe(pnls: tuple[float, ...]) -> float:
     return mean / stdev
 
 
-def on_clock(state: BreakerState, now: float, config: BreakerConfig) -> Outcome:
-    """Resume when the pause window has passed; forget trips older than 24 h.
+def _carried(state: BreakerState, now: Instant) -> BreakerState:
+    """The state with every elapsed reading on ``now``'s boot (see :func:`carry`).
+
+    A trip or a pause with no reading on this boot (taken before a reboot, or in a state file
+    written before readings were kept) counts from now: how long ago it was is not provable.
+    """
+    same = state.boot == now.boot
+    known = state.trip_elapsed if same else ()
+    missing = len(state.trip_times) - len(known)
+    trips = tuple(carry(t, state.boot, now) for t in known) + (now.elapsed,) * missing
+    paused_at = None
+    if state.paused_until is not None:
+        began = now.elapsed if state.paused_at is None else state.paused_at
+        paused_at = carry(began, state.boot, now)
+    if same and trips == state.trip_elapsed and paused_at == state.paused_at:
+        return state
+    return msgspec.structs.replace(state, boot=now.boot, trip_elapsed=trips, paused_at=paused_at)
+
+
+def on_clock(state: BreakerState, now: Instant, config: BreakerConfig) -> Outcome:
+    """Resume when the pause window has passed; forget trips older than 24 h (elapsed time).
 
     Args:
         state: breaker state.
-        now: seconds since the epoch.
+        now: the clocks' reading.
         config: thresholds.
 
     Returns:
-        The new state and ``[Resume]`` exactly when ``now >= paused_until`` (never when halted).
+        The new state and ``[Resume]`` exactly when ``reset_window_s`` of elapsed time has
+        passed since the pause began (never when halted); the wall clock plays no part.
     """
-    trips = tuple(t for t in state.trip_times if t > now - TRIP_WINDOW_S)
-    if trips != state.trip_times:
-        state = msgspec.structs.replace(state, trip_times=trips)
-    if state.halted or state.paused_until is None or now < state.paused_until:
+    state = _carried(state, now)
+    horizon = now.elapsed - TRIP_WINDOW_S
+    pairs = zip(state.trip_times, state.trip_elapsed, strict=True)
+    kept = [(wall, elapsed) for wall, elapsed in pairs if elapsed > horizon]
+    if len(kept) != len(state.trip_times):
+        state = msgspec.structs.replace(
+            state, trip_times=tuple(w for w, _ in kept), trip_elapsed=tuple(e for _, e in kept)
+        )
+    paused_at = state.paused_at
+    if state.halted or paused_at is None or now.elapsed < paused_at + config.reset_window_s:
         return state, []
     resume = Resume(
-        reason=f"reset window of {config.reset_window_s} s ended at {state.paused_until}"
+        reason=f"reset window of {config.reset_window_s} s ended "
+        f"({now.elapsed - paused_at:.3f} s elapsed since the pause began)"
     )
-    return msgspec.structs.replace(state, paused_until=None), [resume]
+    return msgspec.structs.replace(state, paused_until=None, paused_at=None), [resume]
 
 
 def _trip(
     state: BreakerState,
     fired: _Fired,
-    now: float,
+    now: Instant,
     config: BreakerConfig,
     actions: list[BreakerAction],
 ) -> Outcome:
@@ -176,14 +218,18 @@ def _trip(
     if fired is None or state.halted or state.paused_until is not None:
         return state, actions
     rule, reason = fired
-    trips = (*state.trip_times, now)
+    # on_clock has run first: the state's readings are on now's boot.
+    trips = (*state.trip_times, now.wall)
+    counted = msgspec.structs.replace(
+        state, trip_times=trips, trip_elapsed=(*state.trip_elapsed, now.elapsed)
+    )
     if len(trips) >= config.max_trips_per_24h:
-        halted = msgspec.structs.replace(state, trip_times=trips, halted=True, paused_until=None)
+        halted = msgspec.structs.replace(counted, halted=True, paused_until=None, paused_at=None)
         limit = config.max_trips_per_24h
         reason = f"{reason}; trip {len(trips)} within 24 h reaches max_trips_per_24h {limit}"
         return halted, [*actions, Halt(rule=rule, reason=reason, trips_in_24h=len(trips))]
-    until = now + config.reset_window_s
-    paused = msgspec.structs.replace(state, trip_times=trips, paused_until=until)
+    until = now.wall + config.reset_window_s
+    paused = msgspec.structs.replace(counted, paused_until=until, paused_at=now.elapsed)
     return paused, [*actions, Trip(rule=rule, reason=reason, pause_until=until)]
 
 
@@ -191,13 +237,13 @@ def _invalid(field: str, value: float) -> _Fired:
     return TripRule.INVALID_INPUT, f"{field} is {value!r}; the breaker cannot judge the account"
 
 
-def on_equity(state: BreakerState, equity: float, now: float, config: BreakerConfig) -> Outcome:
+def on_equity(state: BreakerState, equity: float, now: Instant, config: BreakerConfig) -> Outcome:
     """Judge an equity mark: drawdown from the running peak, then the session's loss.
 
     Args:
         state: breaker state.
         equity: account equity marked at ``now``.
-        now: seconds since the epoch, non-decreasing between calls.
+        now: the clocks' reading (the wall may step either way between calls).
         config: thresholds.
 
     Returns:
@@ -207,7 +253,7 @@ def on_equity(state: BreakerState, equity: float, now: float, config: BreakerCon
     if not math.isfinite(equity):
         return _trip(state, _invalid("equity", equity), now, config, actions)
     peak = equity if state.peak_equity is None else max(state.peak_equity, equity)
-    session = session_id(now, config.session_reset, config.timezone)
+    session = later_session(state.session_id, now.wall, config.session_reset, config.timezone)
     baseline = state.session_start_equity
     if session != state.session_id or baseline is None:
         baseline = equity
@@ -235,13 +281,15 @@ def on_equity(state: BreakerState, equity: float, now: float, config: BreakerCon
     return _trip(state, fired, now, config, actions)
 
 
-def on_trade_closed(state: BreakerState, pnl: float, now: float, config: BreakerConfig) -> Outcome:
+def on_trade_closed(
+    state: BreakerState, pnl: float, now: Instant, config: BreakerConfig
+) -> Outcome:
     """Judge a closed trade: the run of losses, then the rolling Sharpe ratio.
 
     Args:
         state: breaker state.
         pnl: realised PnL of the closed trade (< 0 is a loss).
-        now: seconds since the epoch, non-decreasing between calls.
+        now: the clocks' reading (the wall may step either way between calls).
         config: thresholds.
 
     Returns:
@@ -271,7 +319,7 @@ def on_trade_closed(state: BreakerState, pnl: float, now: float, config: Breaker
     return _trip(state, fired, now, config, actions)
 
 
-def operator_reset(state: BreakerState, now: float, *, reason: str) -> Outcome:
+def operator_reset(state: BreakerState, now: Instant, *, reason: str) -> Outcome:
     """Clear a halt or pause at an operator's request and start every rule afresh.
 
     The operator has looked at the account and takes responsibility for it, so the evidence
@@ -281,7 +329,7 @@ def operator_reset(state: BreakerState, now: float, *, reason: str) -> Outcome:
 
     Args:
         state: breaker state.
-        now: seconds since the epoch.
+        now: the clocks' reading (the wall time goes into the reason).
         reason: why the operator resets (required: every resume carries a reason).
 
     Returns:
@@ -295,9 +343,11 @@ def operator_reset(state: BreakerState, now: float, *, reason: str) -> Outcome:
         consecutive_losses=0,
         trade_pnls=(),
         trip_times=(),
+        trip_elapsed=(),
         paused_until=None,
+        paused_at=None,
         halted=False,
     )
     if not was_stopped:
         return fresh, []
-    return fresh, [Resume(reason=f"operator reset at {now}: {reason}")]
+    return fresh, [Resume(reason=f"operator reset at {now.wall}: {reason}")]

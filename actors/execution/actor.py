@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from collections import ChainMap, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import msgspec
 
 from actors._runtime.actor import BaseActor, Summary
+from actors._runtime.clock import Clock, SystemClock
 from actors._runtime.codec import Envelope
 from actors._runtime.errors import StateUnreadable
 from actors._runtime.halts_reader import HaltsReader
@@ -168,7 +168,9 @@ class ExecutionActor(BaseActor):
         self.gate_state = (
             msgspec.msgpack.decode(raw_gate, type=gate.GateState) if raw_gate else gate.GateState()
         )
-        self.clock: Callable[[], float] = time.time
+        # The gate's windows and the snapshot pace run on its elapsed reading, the session on
+        # its wall reading (docs/adr/0010).
+        self.clock: Clock = SystemClock()
         self._snapshot_at = float("-inf")
         self._snapshot_due = True
 
@@ -404,12 +406,12 @@ class ExecutionActor(BaseActor):
         """Positions or order counts changed: publish now, or at the next tick if one was
         published less than ``snapshot_interval_s`` ago."""
         self._snapshot_due = True
-        if self.clock() - self._snapshot_at >= self.config.snapshot_interval_s:
+        if self.clock().elapsed - self._snapshot_at >= self.config.snapshot_interval_s:
             self._publish_snapshot()
 
     def _publish_snapshot(self) -> None:
         self._snapshot_due = False
-        self._snapshot_at = self.clock()
+        self._snapshot_at = self.clock().elapsed
         self.publish(ExecutionSnapshot(
             positions=self.book.portfolio.signed(), orders=self.status_counts(),
         ))

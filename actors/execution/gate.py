@@ -29,8 +29,13 @@ gate is effectively reduce-only; the breaker and the trading state stop trading 
 
 Only accepted orders are remembered: a rejected order consumes no throttle budget and does not
 block a later retry of its intent id, so a burst of refused orders cannot lock out good ones.
-``now`` is wall-clock seconds since the epoch and must not go backwards (the throttle forgets
-timestamps older than its window, and the session boundary is read from it).
+
+``now`` is a reading of both clocks (docs/adr/0010). The throttle and duplicate windows are
+durations, measured on its elapsed reading: a wall clock stepped back an hour would otherwise
+keep the throttle full (every order refused) for that hour, and one stepped forward would empty
+both windows at once. Entries from another boot (or a state written before readings were kept)
+count as accepted now: they stay one full window. The session boundary is calendar time, read
+on the wall clock, and never goes backwards (``later_session``).
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from actors._runtime.clock import Instant
 from actors._runtime.trading import TradingState
-from actors.execution.gate_config import GateConfig, session_id
+from actors.execution.gate_config import GateConfig, later_session
 from actors.execution.messages import Side, SubmitOrder
 
 
@@ -91,13 +97,18 @@ class GateState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What the gate remembers between orders; execution persists it with its orders."""
 
     order_times: tuple[float, ...] = ()
-    """Acceptance times of orders still inside the throttle window, oldest first."""
+    """Acceptance times (elapsed readings on ``boot``) of orders still inside the throttle
+    window, oldest first."""
     recent_intents: tuple[tuple[str, float], ...] = ()
-    """(intent id, acceptance time) of intents still inside the duplicate window."""
+    """(intent id, acceptance time as an elapsed reading) of intents still inside the duplicate
+    window."""
     session_id: str = ""
     """Session the loss baseline belongs to (local ISO date it started); empty before the first."""
     session_start_equity: float | None = None
     """Equity at the first finite mark of the session: the daily-loss baseline."""
+    boot: str = ""
+    """Boot the acceptance times were read on ('' in a state written before they were elapsed
+    readings, when they were wall times)."""
 
 
 class Accept(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -186,8 +197,8 @@ def reduces_exposure(position: float, delta: float) -> bool:
     return False
 
 
-def roll_session(state: GateState, equity: float, now: float, config: GateConfig) -> GateState:
-    """Start a new loss session when ``now`` has crossed the session boundary.
+def roll_session(state: GateState, equity: float, now: Instant, config: GateConfig) -> GateState:
+    """Start a new loss session when the wall clock has crossed the session boundary forward.
 
     Call it on every equity mark as well as from :func:`check`, so the baseline is the first mark
     after the boundary rather than the equity at the first order of the day.
@@ -196,7 +207,7 @@ def roll_session(state: GateState, equity: float, now: float, config: GateConfig
         ``state``, or a copy with ``equity`` as the new baseline if a new session began (a
         non-finite equity never becomes a baseline; the next finite mark does).
     """
-    current = session_id(now, config.session_reset, config.timezone)
+    current = later_session(state.session_id, now.wall, config.session_reset, config.timezone)
     if current == state.session_id and state.session_start_equity is not None:
         return state
     if not math.isfinite(equity):
@@ -221,6 +232,7 @@ class _Context:
     position: float
     post: float
     reducing: bool
+    elapsed: float
 
 
 _Failure = tuple[RejectCode, str] | None
@@ -260,7 +272,7 @@ def _duplicate(ctx: _Context) -> _Failure:
     accepted_at = dict(ctx.state.recent_intents).get(intent_id)
     if accepted_at is not None:
         return RejectCode.DUPLICATE_INTENT, (
-            f"intent {intent_id!r} was accepted at {accepted_at}, within "
+            f"intent {intent_id!r} was accepted {ctx.elapsed - accepted_at:.3f} s ago, within "
             f"duplicate_window_s {ctx.config.duplicate_window_s}"
         )
     return None
@@ -390,10 +402,23 @@ RULES: tuple[Callable[[_Context], _Failure], ...] = (
 """The gate's rules in the order they run (see the module docstring)."""
 
 
-def _prune(state: GateState, now: float, config: GateConfig) -> GateState:
-    """Forget order times and intent ids that have left their windows.
+def _on_this_boot(state: GateState, now: Instant) -> GateState:
+    """Entries read on another boot (or wall times of an older state) count as accepted now:
+    how long ago they were is not provable, so they stay one full window rather than none."""
+    if state.boot == now.boot:
+        return state
+    return msgspec.structs.replace(
+        state,
+        boot=now.boot,
+        order_times=(now.elapsed,) * len(state.order_times),
+        recent_intents=tuple((intent, now.elapsed) for intent, _ in state.recent_intents),
+    )
 
-    Both are appended in time order (``now`` does not decrease), so what has expired is a
+
+def _prune(state: GateState, now: float, config: GateConfig) -> GateState:
+    """Forget order times and intent ids that have left their windows (``now``: elapsed).
+
+    Both are appended in time order (stamps never decrease), so what has expired is a
     prefix: found by bisection and cut with one slice, not by visiting every entry.
     """
     times, intents = state.order_times, state.recent_intents
@@ -417,7 +442,7 @@ def check(
     last_prices: Mapping[str, float],
     equity: float,
     config: GateConfig,
-    now: float,
+    now: Instant,
 ) -> Decision:
     """Decide whether an order may go to the broker.
 
@@ -430,14 +455,15 @@ def check(
         equity: account equity (cash + marked positions) now; only its fall since the session
             start matters, i.e. realized + unrealized PnL of the session.
         config: the gate's limits.
-        now: wall-clock seconds since the epoch (a step back is tolerated: entries are
-            stamped no earlier than the last one).
+        now: the clocks' reading: the windows run on its elapsed time, the session on its
+            wall time (either may be stepped; see the module docstring).
 
     Returns:
         ``Accept`` with the order counted, or ``Reject`` with the first failing rule; either way
         the state to persist.
     """
-    state = roll_session(_prune(state, now, config), equity, now, config)
+    state = _prune(_on_this_boot(state, now), now.elapsed, config)
+    state = roll_session(state, equity, now, config)
     # Garbage (NaN position, a non-number quantity from an unchecked caller) only has to survive
     # building the context: rule 1 refuses it before any rule reads these derived values.
     position = positions.get(order.instrument, 0.0)
@@ -453,6 +479,7 @@ def check(
         position=position,
         post=position + delta,
         reducing=reduces_exposure(position, delta),
+        elapsed=now.elapsed,
     )
     for rule in RULES:
         failure = rule(ctx)
@@ -460,9 +487,11 @@ def check(
             code, reason = failure
             return Reject(code=code, reason=reason, state=state)
     # Stamped no earlier than the last entry, so that the windows stay in time order (what
-    # ``_prune`` relies on) even if the wall clock steps back; such an entry expires late,
-    # which errs on the strict side.
-    stamp = max((now, *state.order_times[-1:], *(t for _, t in state.recent_intents[-1:])))
+    # ``_prune`` relies on) even if an elapsed reading ever went back (a VM restored from a
+    # snapshot); such an entry expires late, which errs on the strict side.
+    stamp = max(
+        (now.elapsed, *state.order_times[-1:], *(t for _, t in state.recent_intents[-1:]))
+    )
     return Accept(
         state=msgspec.structs.replace(
             state,

@@ -129,6 +129,26 @@ def session_id(now: float, session_reset: str, timezone: str) -> str:
     return _session_of_second(math.floor(now), session_reset, timezone)
 
 
+def later_session(current: str, now: float, session_reset: str, timezone: str) -> str:
+    """Name the session to be in at wall time ``now``, given the session ``current`` is in.
+
+    The session follows the wall clock forward, so a step forward across the boundary (NTP
+    correcting a slow clock) starts the new session rather than skipping its reset; it never
+    follows it back, so a step back across the boundary neither re-opens the previous session
+    nor, when the wall reaches the boundary again, starts the current one a second time.
+
+    Args:
+        current: the session the rule is in ('' before the first).
+        now: wall-clock seconds since the epoch.
+        session_reset: ``HH:MM`` local time of the boundary.
+        timezone: IANA zone name.
+
+    Returns:
+        The later of ``current`` and the session containing ``now`` (ISO dates order as text).
+    """
+    return max(current, session_id(now, session_reset, timezone))
+
+
 @functools.lru_cache(maxsize=64)
 def _session_of_second(second: int, session_reset: str, timezone: str) -> str:
     # Per whole second: boundaries are whole local minutes and UTC offsets whole seconds, so

@@ -21,6 +21,7 @@ from actors.breaker.config import BreakerActorConfig
 from actors.breaker.messages import BreakerHalted, BreakerReset, BreakerTripped
 from actors.execution.messages import EquityUpdated, OrderFilled, Side
 from supervisor.halts import HaltsStore
+from tests.support.clock import SteppedClock
 
 CONFIG = BreakerActorConfig(
     max_drawdown_pct=10.0, max_consecutive_losses=3, daily_loss_limit=1e9,
@@ -29,21 +30,13 @@ CONFIG = BreakerActorConfig(
 T0 = 1_800_000_000.0
 
 
-class Clock:
-    """A settable clock."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _actor(state_dir: Path, snapshot: dict[str, bytes] | None = None) -> tuple[BreakerActor, Clock]:
+def _actor(
+    state_dir: Path, snapshot: dict[str, bytes] | None = None
+) -> tuple[BreakerActor, SteppedClock]:
     if not (state_dir / "halts.sqlite").exists():
         HaltsStore.open(state_dir / "halts.sqlite").close()
     actor = BreakerActor("breaker", CONFIG, snapshot or {}, state_dir)
-    clock = Clock()
+    clock = SteppedClock(T0)
     actor.clock = clock
     return actor, clock
 
@@ -97,10 +90,10 @@ def test_the_pause_ends_by_itself_after_the_reset_window(tmp_path: Path) -> None
     _equity(actor, 100.0)
     _equity(actor, 50.0)
     _changed(actor, TradingState.ACTIVE, TradingState.PAUSED, "breaker", 1)
-    clock.now += CONFIG.reset_window_s - 1
-    assert _requests(_call(actor, CallKind.TICK, clock.now)) == []
-    clock.now += 1
-    fx = _call(actor, CallKind.TICK, clock.now)
+    clock.advance(CONFIG.reset_window_s - 1)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == []
+    clock.advance(1)
+    fx = _call(actor, CallKind.TICK, clock.wall)
     assert _requests(fx) == [("ACTIVE", "breaker")]
     assert any(isinstance(e, BreakerReset) for e in fx.events)
 
@@ -114,8 +107,8 @@ def test_an_operator_pause_is_not_lifted_by_the_breaker(tmp_path: Path) -> None:
     _changed(actor, TradingState.PAUSED, TradingState.HALTED, "operator", 2)
     _changed(actor, TradingState.HALTED, TradingState.REDUCING, "operator", 3)
     _changed(actor, TradingState.REDUCING, TradingState.PAUSED, "operator", 4)
-    clock.now += CONFIG.reset_window_s
-    assert _requests(_call(actor, CallKind.TICK, clock.now)) == []
+    clock.advance(CONFIG.reset_window_s)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == []
 
 
 def test_the_nth_trip_within_24h_requests_halted(tmp_path: Path) -> None:
@@ -129,17 +122,17 @@ def test_the_nth_trip_within_24h_requests_halted(tmp_path: Path) -> None:
         asked += _requests(fx)
         if seq < 2:
             _changed(actor, TradingState.ACTIVE, TradingState.PAUSED, "breaker", 2 * seq + 1)
-            clock.now += CONFIG.reset_window_s
-            asked += _requests(_call(actor, CallKind.TICK, clock.now))
+            clock.advance(CONFIG.reset_window_s)
+            asked += _requests(_call(actor, CallKind.TICK, clock.wall))
             _changed(actor, TradingState.PAUSED, TradingState.ACTIVE, "breaker", 2 * seq + 2)
     assert asked == [("PAUSED", "breaker"), ("ACTIVE", "breaker"), ("PAUSED", "breaker"),
                      ("ACTIVE", "breaker"), ("HALTED", "breaker")]
     halted = [e for e in fx.events if isinstance(e, BreakerHalted)]
     assert len(halted) == 1
     assert halted[0].trips_in_24h == 3
-    clock.now += 10 * CONFIG.reset_window_s
+    clock.advance(10 * CONFIG.reset_window_s)
     _changed(actor, TradingState.ACTIVE, TradingState.HALTED, "breaker", 5)
-    assert _requests(_call(actor, CallKind.TICK, clock.now)) == []
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == []
 
 
 def test_a_restart_restores_counters_windows_and_peak(tmp_path: Path) -> None:
@@ -180,13 +173,13 @@ def test_an_unconfirmed_request_is_repeated(tmp_path: Path) -> None:
     actor, clock = _actor(tmp_path)
     _equity(actor, 100.0)
     _equity(actor, 50.0)
-    clock.now += 1.0
-    assert _requests(_call(actor, CallKind.TICK, clock.now)) == []
-    clock.now += 1.0
-    assert _requests(_call(actor, CallKind.TICK, clock.now)) == [("PAUSED", "breaker")]
+    clock.advance(1.0)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == []
+    clock.advance(1.0)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == [("PAUSED", "breaker")]
     _changed(actor, TradingState.ACTIVE, TradingState.PAUSED, "breaker", 1)
-    clock.now += 5.0
-    assert _requests(_call(actor, CallKind.TICK, clock.now)) == []
+    clock.advance(5.0)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == []
 
 
 def test_an_operator_resume_resets_a_halted_breaker(tmp_path: Path) -> None:
@@ -207,3 +200,90 @@ def test_config_refuses_a_threshold_that_disables_a_rule(field: str) -> None:
     """A NaN threshold in [breaker] is refused when the config is decoded, naming the key."""
     with pytest.raises(msgspec.ValidationError, match=field):
         msgspec.convert({field: float("nan")}, BreakerActorConfig)
+
+
+# --- a wall clock stepped ±1 h (docs/adr/0010) -------------------------------------------------
+
+# Written by the breaker before elapsed readings were kept: paused (until T0 + 300 by the wall),
+# two trips, PAUSED requested at T0. Bytes as that code encoded them.
+_OLD_PERSISTED = bytes.fromhex(
+    "89a572756c657389ab7065616b5f657175697479cb408f400000000000ab6c6173745f657175697479cb40890000"
+    "00000000b2636f6e73656375746976655f6c6f7373657300aa74726164655f706e6c7390aa747269705f74696d65"
+    "7392cb41dad27386000000cb41dad27480000000ac7061757365645f756e74696ccb41dad274cb000000a668616c"
+    "746564c2aa73657373696f6e5f6964aa323032372d30312d3135b473657373696f6e5f73746172745f6571756974"
+    "79cb408f400000000000a56d61726b7307a674726164657300a5747269707302a568616c747300a6726573657473"
+    "00a9726571756573746564a6504155534544ac7265717565737465645f6174cb41dad27480000000b17061757365"
+    "645f62795f627265616b6572c3"
+)
+
+
+def _ticks_until_active(actor: BreakerActor, clock: SteppedClock, limit_s: float) -> float:
+    """Tick every check_interval_s; return the elapsed time at the first ACTIVE request."""
+    start = clock.elapsed
+    while clock.elapsed - start <= limit_s:
+        if ("ACTIVE", "breaker") in _requests(_call(actor, CallKind.TICK, clock.wall)):
+            return clock.elapsed - start
+        clock.advance(CONFIG.check_interval_s)
+    raise AssertionError(f"no ACTIVE request within {limit_s} s")
+
+
+@pytest.mark.parametrize("step", [3_600.0, -3_600.0])
+def test_a_wall_step_during_a_pause_does_not_move_its_end(tmp_path: Path, step: float) -> None:
+    """Ticking at check_interval_s, with the wall stepped ±1 h a second into the pause, the
+    breaker asks for ACTIVE after reset_window_s of elapsed time, within one tick: not at the
+    step (+1 h) and not an hour late (-1 h)."""
+    actor, clock = _actor(tmp_path)
+    _equity(actor, 100.0)
+    _equity(actor, 50.0)
+    _changed(actor, TradingState.ACTIVE, TradingState.PAUSED, "breaker", 1)
+    clock.advance(1.0)
+    clock.step_wall(step)
+    took = 1.0 + _ticks_until_active(actor, clock, 2 * 3_600.0)
+    assert CONFIG.reset_window_s <= took < CONFIG.reset_window_s + CONFIG.check_interval_s
+
+
+def test_a_restart_on_the_same_boot_keeps_the_pause_on_elapsed_time(tmp_path: Path) -> None:
+    """A breaker restarted mid-pause, with the wall stepped +1 h meanwhile, resumes when the
+    pause has lasted reset_window_s of elapsed time, not at its first tick."""
+    actor, clock = _actor(tmp_path)
+    _equity(actor, 100.0)
+    fx = _equity(actor, 50.0)
+    _changed(actor, TradingState.ACTIVE, TradingState.PAUSED, "breaker", 1)
+    again, _ = _actor(tmp_path, {"breaker": fx.writes["breaker"]})
+    again.clock = clock
+    _changed(again, TradingState.PAUSED, TradingState.PAUSED, "supervisor", 1)
+    clock.advance(10.0)
+    clock.step_wall(3_600.0)
+    took = 10.0 + _ticks_until_active(again, clock, 2 * 3_600.0)
+    assert CONFIG.reset_window_s <= took < CONFIG.reset_window_s + CONFIG.check_interval_s
+
+
+def test_an_unconfirmed_request_is_repeated_after_a_wall_step_back(tmp_path: Path) -> None:
+    """A PAUSED request the bus never shows is asked again request_retry_s (elapsed) after it
+    was made, although the wall was stepped back an hour in between."""
+    actor, clock = _actor(tmp_path)
+    _equity(actor, 100.0)
+    _equity(actor, 50.0)
+    clock.step_wall(-3_600.0)
+    clock.advance(CONFIG.request_retry_s - 0.5)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == []
+    clock.advance(0.5)
+    assert _requests(_call(actor, CallKind.TICK, clock.wall)) == [("PAUSED", "breaker")]
+
+
+def test_a_state_file_written_before_elapsed_readings_still_loads(tmp_path: Path) -> None:
+    """The bytes the previous breaker wrote decode: counters, peak, trips, session and the
+    outstanding request are kept. Its pause, which the wall (an hour on) says ended, cannot be
+    proved over: it lasts reset_window_s more."""
+    HaltsStore.open(tmp_path / "halts.sqlite").close()
+    actor = BreakerActor("breaker", CONFIG, {"breaker": _OLD_PERSISTED}, tmp_path)
+    clock = SteppedClock(T0 + 3_600.0)
+    actor.clock = clock
+    r = actor.st.rules
+    assert (actor.st.marks, actor.st.trips, actor.st.requested) == (7, 2, "PAUSED")
+    assert (r.peak_equity, r.session_id, r.paused_until) == (1_000.0, "2027-01-15", T0 + 300.0)
+    assert r.trip_times == (T0 - 1_000.0, T0)
+    _changed(actor, TradingState.PAUSED, TradingState.PAUSED, "supervisor", 1)
+    took = _ticks_until_active(actor, clock, 2 * 3_600.0)
+    assert CONFIG.reset_window_s <= took < CONFIG.reset_window_s + CONFIG.check_interval_s
+    assert len(actor.st.rules.trip_times) == 2

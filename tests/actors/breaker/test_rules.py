@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors._runtime.clock import Instant
 from actors.breaker.rules import (
     TRIP_WINDOW_S,
     BreakerAction,
@@ -27,6 +28,12 @@ from actors.breaker.rules import (
 from actors.breaker.rules_config import BreakerConfig
 
 T0 = 1_700_000_000.0
+BOOT = "boot-1"
+
+
+def at(t: float) -> Instant:
+    """A reading at wall time ``t`` with the elapsed clock in step with the wall (no step)."""
+    return Instant(wall=t, elapsed=t, boot=BOOT)
 
 CONFIG = BreakerConfig(
     max_drawdown_pct=10.0,
@@ -65,7 +72,7 @@ def marks(
     state = BreakerState()
     answers = []
     for n, equity in enumerate(equities):
-        state, actions = on_equity(state, equity, start + n * step, config)
+        state, actions = on_equity(state, equity, at(start + n * step), config)
         answers.append(actions)
     return state, answers
 
@@ -100,14 +107,14 @@ def test_new_session_resets_the_daily_loss_baseline() -> None:
     """The first mark after the session boundary is the new baseline: yesterday's loss is gone."""
     config = msgspec.structs.replace(CONFIG, max_drawdown_pct=100.0)
     midnight = 1_700_092_800.0  # 2023-11-16 00:00 UTC
-    state, _ = on_equity(BreakerState(), 10_000.0, midnight - 3_600, config)
-    state, actions = on_equity(state, 9_600.0, midnight - 1, config)
+    state, _ = on_equity(BreakerState(), 10_000.0, at(midnight - 3_600), config)
+    state, actions = on_equity(state, 9_600.0, at(midnight - 1), config)
     assert actions == []
-    state, actions = on_equity(state, 9_550.0, midnight, config)
+    state, actions = on_equity(state, 9_550.0, at(midnight), config)
     assert actions == []
     assert state.session_start_equity == 9_550.0
     assert state.session_id == "2023-11-16"
-    _, actions = on_equity(state, 9_050.0, midnight + 60, config)
+    _, actions = on_equity(state, 9_050.0, at(midnight + 60), config)
     assert [a.rule for a in trips(actions)] == [TripRule.DAILY_LOSS]
 
 
@@ -115,9 +122,9 @@ def test_consecutive_losses_trip_and_a_win_ends_the_run() -> None:
     """Three losses in a row trip; a win (or breakeven) in between resets the count."""
     state = BreakerState()
     for n, pnl in enumerate([-1.0, -1.0, 0.0, -1.0, -1.0]):
-        state, actions = on_trade_closed(state, pnl, T0 + n, CONFIG)
+        state, actions = on_trade_closed(state, pnl, at(T0 + n), CONFIG)
         assert actions == []
-    state, actions = on_trade_closed(state, -1.0, T0 + 10, CONFIG)
+    state, actions = on_trade_closed(state, -1.0, at(T0 + 10), CONFIG)
     [trip] = actions
     assert isinstance(trip, Trip)
     assert trip.rule is TripRule.CONSECUTIVE_LOSSES
@@ -131,7 +138,7 @@ def test_sharpe_floor_trips_on_a_poor_window() -> None:
     state = BreakerState()
     answers = []
     for n, pnl in enumerate(pnls):
-        state, actions = on_trade_closed(state, pnl, T0 + n, config)
+        state, actions = on_trade_closed(state, pnl, at(T0 + n), config)
         answers.append(actions)
     assert all(a == [] for a in answers[:-1])
     [trip] = answers[-1]
@@ -143,14 +150,14 @@ def test_sharpe_floor_trips_on_a_poor_window() -> None:
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_non_finite_input_trips(value: float) -> None:
     """A NaN/Inf equity or PnL trips (the breaker cannot judge the account) and poisons nothing."""
-    state, _ = on_equity(BreakerState(), 1_000.0, T0, CONFIG)
-    after, actions = on_equity(state, value, T0 + 1, CONFIG)
+    state, _ = on_equity(BreakerState(), 1_000.0, at(T0), CONFIG)
+    after, actions = on_equity(state, value, at(T0 + 1), CONFIG)
     assert [(a.rule, str(value) in a.reason) for a in trips(actions)] == [
         (TripRule.INVALID_INPUT, True)
     ]
     assert after.peak_equity == 1_000.0
     assert after.last_equity == 1_000.0
-    _, actions = on_trade_closed(state, value, T0 + 1, CONFIG)
+    _, actions = on_trade_closed(state, value, at(T0 + 1), CONFIG)
     assert [a.rule for a in trips(actions)] == [TripRule.INVALID_INPUT]
 
 
@@ -174,10 +181,10 @@ def test_trips_while_paused_are_not_double_counted() -> None:
 def test_persisting_condition_trips_again_after_resume_and_escalates() -> None:
     """A drawdown still there after each pause re-trips, and the third trip in 24 h halts."""
     state = BreakerState()
-    state, _ = on_equity(state, 1_000.0, T0, CONFIG)
+    state, _ = on_equity(state, 1_000.0, at(T0), CONFIG)
     kinds = []
     for n in range(1, 4):
-        state, actions = on_equity(state, 800.0, T0 + n * 600.0, CONFIG)
+        state, actions = on_equity(state, 800.0, at(T0 + n * 600.0), CONFIG)
         kinds.append([type(a).__name__ for a in actions])
     assert kinds == [["Trip"], ["Resume", "Trip"], ["Resume", "Halt"]]
     assert state.halted
@@ -195,25 +202,25 @@ def test_a_trip_exactly_24h_old_no_longer_counts(
 ) -> None:
     """With two trips to halt, a second trip 1 s inside 24 h halts; one at exactly 24 h pauses."""
     config = msgspec.structs.replace(QUIET, max_consecutive_losses=1, max_trips_per_24h=2)
-    state, first = on_trade_closed(BreakerState(), -1.0, T0, config)
+    state, first = on_trade_closed(BreakerState(), -1.0, at(T0), config)
     assert [type(a) for a in first] == [Trip]
-    _, actions = on_trade_closed(state, -1.0, T0 + second_at, config)
+    _, actions = on_trade_closed(state, -1.0, at(T0 + second_at), config)
     assert [type(a) for a in trips(actions)] == [expected]
 
 
 def test_halt_is_sticky_until_operator_reset() -> None:
     """After a halt no time passing resumes, no input trips again; operator_reset resumes."""
     config = msgspec.structs.replace(CONFIG, max_trips_per_24h=1)
-    state, _ = on_equity(BreakerState(), 1_000.0, T0, config)
-    state, actions = on_equity(state, 800.0, T0 + 1, config)
+    state, _ = on_equity(BreakerState(), 1_000.0, at(T0), config)
+    state, actions = on_equity(state, 800.0, at(T0 + 1), config)
     assert [type(a) for a in actions] == [Halt]
     for later in (T0 + 700, T0 + 2 * TRIP_WINDOW_S):
-        state, actions = on_clock(state, later, config)
+        state, actions = on_clock(state, at(later), config)
         assert actions == []
-        state, actions = on_equity(state, 100.0, later, config)
+        state, actions = on_equity(state, 100.0, at(later), config)
         assert actions == []
     assert state.halted
-    state, actions = operator_reset(state, T0 + 3 * TRIP_WINDOW_S, reason="checked the book")
+    state, actions = operator_reset(state, at(T0 + 3 * TRIP_WINDOW_S), reason="checked the book")
     assert not state.halted
     [resume] = actions
     assert isinstance(resume, Resume)
@@ -223,18 +230,18 @@ def test_halt_is_sticky_until_operator_reset() -> None:
 def test_operator_reset_rebases_the_evidence() -> None:
     """After a reset, the drawdown is measured from the current equity and no trips are counted."""
     state, _ = marks([1_000.0, 800.0], CONFIG)
-    state, _ = operator_reset(state, T0 + 5, reason="reviewed")
+    state, _ = operator_reset(state, at(T0 + 5), reason="reviewed")
     assert state.peak_equity == 800.0
     assert state.trip_times == ()
     assert state.paused_until is None
-    _, actions = on_equity(state, 790.0, T0 + 6, CONFIG)
+    _, actions = on_equity(state, 790.0, at(T0 + 6), CONFIG)
     assert actions == []
 
 
 def test_operator_reset_of_a_running_breaker_says_nothing() -> None:
     """A reset when neither paused nor halted emits no Resume."""
     state, _ = marks([1_000.0], CONFIG)
-    _, actions = operator_reset(state, T0 + 1, reason="routine")
+    _, actions = operator_reset(state, at(T0 + 1), reason="routine")
     assert actions == []
 
 
@@ -314,14 +321,14 @@ def test_a_trip_always_pauses_and_a_halt_silences(
     for gap, kind, amount in events:
         now += gap
         prior = state
-        before, _ = on_clock(state, now, config)
+        before, _ = on_clock(state, at(now), config)
         if kind == "equity":
             equity += amount
-            state, actions = on_equity(state, equity, now, config)
+            state, actions = on_equity(state, equity, at(now), config)
         elif kind == "trade":
-            state, actions = on_trade_closed(state, float(amount), now, config)
+            state, actions = on_trade_closed(state, float(amount), at(now), config)
         else:
-            state, actions = on_clock(state, now, config)
+            state, actions = on_clock(state, at(now), config)
         if before.halted:
             assert actions == []
         for action in actions:
@@ -360,7 +367,7 @@ def test_nth_trip_within_24h_halts_and_older_trips_do_not_count(
     now = T0
     for gap in gaps:
         now += gap
-        state, actions = on_trade_closed(state, -1.0, now, config)
+        state, actions = on_trade_closed(state, -1.0, at(now), config)
         got = trips(actions)
         if paused_until is not None and now >= paused_until:
             paused_until = None
@@ -393,7 +400,7 @@ def test_sharpe_rule_is_inactive_below_min_trades(pnls: list[float], min_trades:
     )
     state = BreakerState()
     for n, pnl in enumerate(pnls):
-        state, actions = on_trade_closed(state, pnl, T0 + n * 1_000.0, config)
+        state, actions = on_trade_closed(state, pnl, at(T0 + n * 1_000.0), config)
         window = pnls[max(0, n + 1 - 10) : n + 1]
         fired = [a.rule for a in trips(actions)] == [TripRule.SHARPE_FLOOR]
         # Trades 1000 s apart outlast every 600 s pause, so no firing is masked by one. An
@@ -413,7 +420,7 @@ def test_resume_happens_exactly_when_the_window_has_passed(
     """on_clock resumes iff now >= trip time + reset_window_s, down to the last float: one
     instant before is still paused, the instant itself resumes, and it resumes only once."""
     config = msgspec.structs.replace(QUIET, max_consecutive_losses=1, reset_window_s=reset)
-    paused, actions = on_trade_closed(BreakerState(), -1.0, trip_at, config)
+    paused, actions = on_trade_closed(BreakerState(), -1.0, at(trip_at), config)
     [trip] = actions
     assert isinstance(trip, Trip)
     until = trip.pause_until
@@ -421,12 +428,12 @@ def test_resume_happens_exactly_when_the_window_has_passed(
     for probe in probes:
         if probe < trip_at:
             continue  # the clock does not go backwards past the trip
-        state, actions = on_clock(paused, probe, config)
+        state, actions = on_clock(paused, at(probe), config)
         resumed = bool(actions)
         assert resumed == (probe >= until)
         assert all(isinstance(a, Resume) for a in actions)
         assert len(actions) <= 1
         assert (state.paused_until is None) == (probe >= until)
         if resumed:
-            _, again = on_clock(state, probe, config)
+            _, again = on_clock(state, at(probe), config)
             assert again == []

@@ -41,6 +41,7 @@ from actors.execution.messages import (
     SubmitOrder,
 )
 from supervisor.halts import HaltsStore
+from tests.support.clock import SteppedClock
 from tests.support.venue import venue_total
 
 GATE = GateConfig(
@@ -51,20 +52,10 @@ GATE = GateConfig(
 T0 = 1_800_000_000.0
 
 
-class Clock:
-    """A settable clock."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _actor(tmp: Path, **cfg: Any) -> tuple[ExecutionActor, Clock]:
+def _actor(tmp: Path, **cfg: Any) -> tuple[ExecutionActor, SteppedClock]:
     HaltsStore.open(tmp / "halts.sqlite").close()
     actor = ExecutionActor("execution", ExecutionConfig(**{"gate": GATE, **cfg}), {}, tmp)
-    clock = Clock()
+    clock = SteppedClock(T0)
     actor.clock = clock
     return actor, clock
 
@@ -164,12 +155,13 @@ def test_the_gate_follows_the_trading_state(tmp_path: Path) -> None:
 
 
 def test_gate_state_is_persisted_and_restored(tmp_path: Path) -> None:
-    """The throttle and duplicate memory survive a restart (key ``gate``)."""
-    actor, _ = _actor(tmp_path)
+    """The throttle and duplicate memory survive a restart (key ``gate``), as elapsed
+    readings on the boot they were read on."""
+    actor, clock = _actor(tmp_path)
     _tick(actor, 100.0)
     fx = _submit(actor, "one")
     saved = msgspec.msgpack.decode(fx.writes["gate"], type=GateState)
-    assert saved.order_times == (T0,)
+    assert (saved.order_times, saved.boot) == ((clock.elapsed,), clock.boot)
     again = ExecutionActor("execution", ExecutionConfig(gate=GATE), {"gate": fx.writes["gate"]},
                            tmp_path)
     assert again.gate_state == saved
@@ -198,13 +190,13 @@ def test_snapshot_on_start_and_after_changes_at_most_every_interval(tmp_path: Pa
 
     first = snapshots(_call(actor, CallKind.READY))
     assert first == [ExecutionSnapshot(positions={}, orders={})]
-    clock.now += 1.0
+    clock.advance(1.0)
     assert len(snapshots(_submit(actor, "a", 2.0))) == 1  # written and recorded: one snapshot
     _submit(actor, "b", 1.0, side=Side.SELL)  # within 0.2 s: held back
-    clock.now += 0.05
-    tick = snapshots(_call(actor, CallKind.TICK, clock.now))
+    clock.advance(0.05)
+    tick = snapshots(_call(actor, CallKind.TICK, clock.wall))
     assert tick == [ExecutionSnapshot(positions={"BTC-USD": 1.0}, orders={"RECORDED": 2})]
-    assert snapshots(_call(actor, CallKind.TICK, clock.now + 1)) == []
+    assert snapshots(_call(actor, CallKind.TICK, clock.wall + 1)) == []
 
 
 def test_a_venue_order_execution_has_no_record_of_is_cancelled_at_restart(tmp_path: Path) -> None:
@@ -252,7 +244,7 @@ def test_order_counts_kept_as_orders_close_match_a_full_count(tmp_path: Path) ->
         keep(_submit(actor, f"i{i}", 1.0))
     keep(_submit(actor, "i0", 1.0))  # repeated intent: its one existing order, nothing new
     keep(_submit(actor, "too-big", 50.0))  # refused by the gate: no order at all
-    clock.now += 1.0
+    clock.advance(1.0)
     keep(_tick(actor, 100.0))  # the resting ones fill
     actor.broker.latency_s = 3600.0  # from here on, orders rest until cancelled
     for i in range(4, 7):
@@ -296,7 +288,7 @@ def state_file(tmp_path: Path) -> Iterator[StateFile]:
 
 
 def _ten_closed_orders(
-    actor: ExecutionActor, clock: Clock, keep: Callable[[Effects], Effects] = lambda fx: fx,
+    actor: ExecutionActor, clock: SteppedClock, keep: Callable[[Effects], Effects] = lambda fx: fx,
 ) -> list[str]:
     """Ten orders at the paper venue that all close: six filled one by one, then four
     cancelled by a halt, after which trading is ACTIVE again. Their intent ids, in the order
@@ -304,7 +296,7 @@ def _ten_closed_orders(
     keep(_tick(actor, 100.0))
     for i in range(6):
         keep(_submit(actor, f"f{i}", side=Side.BUY if i % 2 == 0 else Side.SELL))
-        clock.now += 1.0
+        clock.advance(1.0)
         keep(_tick(actor, 100.0))  # it fills
     actor.broker.latency_s = 3600.0  # from here on, orders rest until cancelled
     for i in range(4):
@@ -365,7 +357,7 @@ def test_a_repeated_intent_of_an_order_gone_from_memory_is_read_back(
                           recent_final_orders=3, gate=SHORT_MEMORY_GATE)
     _ten_closed_orders(actor, clock, state_file.keep)
     assert client_order_id("f0") not in actor.orders
-    clock.now += 60.0  # past the gate's duplicate window
+    clock.advance(60.0)  # past the gate's duplicate window
     assert venue_total(tmp_path) == 10
     _repeat_is_its_one_order(actor, "f0", OrderStatus.FILLED, tmp_path)
     _repeat_is_its_one_order(actor, "c0", OrderStatus.CANCELLED, tmp_path)
@@ -385,7 +377,7 @@ def test_a_restart_keeps_few_closed_orders_and_reads_back_the_others(
         state_file.load(), tmp_path,
     )
     again.clock = clock
-    clock.now += 60.0  # past the gate's duplicate window
+    clock.advance(60.0)  # past the gate's duplicate window
     assert not again.open
     assert not again.orders
     assert again.status_counts() == CLOSED
@@ -424,7 +416,7 @@ def test_a_state_file_from_before_cold_orders_is_counted_once_and_moved(
     assert not [k for k in loaded if "order/" in k]
     again = ExecutionActor("execution", config, loaded, tmp_path)
     again.clock = clock
-    clock.now += 60.0  # past the gate's duplicate window
+    clock.advance(60.0)  # past the gate's duplicate window
     assert again.status_counts() == CLOSED
     assert not _call(again, CallKind.READY).writes  # nothing left to move
     _repeat_is_its_one_order(again, intents[0], OrderStatus.FILLED, tmp_path)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors._runtime.clock import Instant
 from actors._runtime.trading import TradingState
 from actors.execution.gate import (
     RULES,
@@ -35,6 +36,12 @@ from actors.execution.messages import Side, SubmitOrder
 NY = zoneinfo.ZoneInfo("America/New_York")
 # 2023-11-14 17:13:20 in New York (EST): just after the 17:00 session boundary.
 NOW = 1_700_000_000.0
+BOOT = "boot-1"
+
+
+def at(t: float) -> Instant:
+    """A reading at wall time ``t`` with the elapsed clock in step with the wall (no step)."""
+    return Instant(wall=t, elapsed=t, boot=BOOT)
 
 CONFIG = GateConfig(
     max_position=100.0,
@@ -85,9 +92,10 @@ def run(
     last_prices: Mapping[str, float] | None = None,
     equity: float = 10_000.0,
     config: GateConfig = CONFIG,
-    now: float = NOW,
+    now: float | Instant = NOW,
 ) -> Decision:
-    """Call the gate with defaults under which ``order()`` is accepted."""
+    """Call the gate with defaults under which ``order()`` is accepted (a float ``now`` is a
+    reading with both clocks at it)."""
     return check(
         submitted,
         state=GateState() if state is None else state,
@@ -96,7 +104,7 @@ def run(
         last_prices={"ABC": 100.0} if last_prices is None else last_prices,
         equity=equity,
         config=config,
-        now=now,
+        now=at(now) if isinstance(now, float) else now,
     )
 
 
@@ -107,8 +115,8 @@ def ny(year: int, month: int, day: int, hour: int, minute: int = 0) -> float:
 
 # --- one example per reject code -------------------------------------------------------------
 
-_SEEN = GateState(recent_intents=(("i-1", NOW - 10.0),), order_times=())
-_BUSY = GateState(order_times=(NOW - 0.9, NOW - 0.5, NOW - 0.1))
+_SEEN = GateState(recent_intents=(("i-1", NOW - 10.0),), order_times=(), boot=BOOT)
+_BUSY = GateState(order_times=(NOW - 0.9, NOW - 0.5, NOW - 0.1), boot=BOOT)
 _LOSING = GateState(session_id="2023-11-14", session_start_equity=11_000.0)
 
 CASES: dict[RejectCode, tuple[SubmitOrder, dict[str, Any], tuple[str, ...]]] = {
@@ -357,7 +365,7 @@ def test_session_id_is_computed_per_second_exactly(now: float, reset: str, timez
 
 def test_new_session_resets_the_loss_baseline() -> None:
     """A loss that blocks trading at 16:59 is forgotten at 17:00: the new session starts afresh."""
-    state = roll_session(GateState(), 11_000.0, ny(2024, 3, 7, 18), CONFIG)
+    state = roll_session(GateState(), 11_000.0, at(ny(2024, 3, 7, 18)), CONFIG)
     blocked = run(order(), state=state, equity=9_900.0, now=ny(2024, 3, 8, 16, 59))
     assert isinstance(blocked, Reject)
     assert blocked.code is RejectCode.DAILY_LOSS
@@ -369,9 +377,9 @@ def test_new_session_resets_the_loss_baseline() -> None:
 
 def test_non_finite_equity_never_becomes_the_baseline() -> None:
     """A NaN mark at the session start is skipped; the next finite mark is the baseline."""
-    state = roll_session(GateState(), math.nan, NOW, CONFIG)
+    state = roll_session(GateState(), math.nan, at(NOW), CONFIG)
     assert state.session_start_equity is None
-    state = roll_session(state, 5_000.0, NOW + 1, CONFIG)
+    state = roll_session(state, 5_000.0, at(NOW + 1), CONFIG)
     assert state.session_start_equity == 5_000.0
 
 
