@@ -1,0 +1,87 @@
+"""A real tree restarted on a state directory whose stores were lost: it comes back HALTED (or
+the actor refuses to start), says why, and only an operator's resume lifts it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from supervisor.admin_messages import CommandReply, HaltRequest, ResumeRequest
+from supervisor.client import request
+from tests.support.tree import TreeRun
+from tests.support.venue import PAPER, venue_total
+
+
+def _drop(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        p.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "zero-byte", "older-copy"])
+def test_a_lost_halts_store_does_not_turn_a_halt_into_trading(
+    tmp_path: Path, damage: str
+) -> None:
+    """The issue's own drill: halt, stop, lose the halts store, start: HALTED, not ACTIVE."""
+    first = TreeRun(tmp_path, PAPER)
+    try:
+        first.wait_started()
+        halts = first.state_dir / "halts.sqlite"
+        if damage == "older-copy":  # a copy taken while the tree was still ACTIVE
+            time.sleep(0.3)
+            shutil.copyfile(halts, tmp_path / "old.sqlite")
+        reply = request(first.run_dir, HaltRequest(reason="incident", who="pytest"), timeout_s=5)
+        assert isinstance(reply, CommandReply), reply
+        time.sleep(0.5)  # the journal records the change
+    finally:
+        first.stop()
+    _drop(halts)
+    if damage == "zero-byte":
+        halts.write_bytes(b"")
+    elif damage == "older-copy":
+        shutil.copyfile(tmp_path / "old.sqlite", halts)
+    before = venue_total(first.state_dir)
+    second = TreeRun(tmp_path, PAPER)
+    try:
+        second.wait_started()
+        status = second.status()
+        assert status.trading_state == "HALTED"
+        assert any("halts.sqlite" in p for p in status.state_lost), status.state_lost
+        second.wait_for("alert", lambda ln: ln.get("kind") == "StateLost", timeout=10)
+        time.sleep(0.5)
+        assert venue_total(second.state_dir) == before
+        reply = request(second.run_dir, ResumeRequest(reason="checked the venue", who="pytest"),
+                        timeout_s=5)
+        assert isinstance(reply, CommandReply), reply
+        assert second.status().trading_state == "ACTIVE"
+    finally:
+        second.stop()
+
+
+def test_execution_refuses_to_start_with_no_book_while_the_venue_holds_positions(
+    tmp_path: Path,
+) -> None:
+    """Execution's state deleted after fills at the paper venue: it will not trade on an empty
+    book; the start fails with one line naming the file and the remedy, no traceback."""
+    first = TreeRun(tmp_path, PAPER)
+    try:
+        first.wait_started()
+        deadline = time.monotonic() + 30
+        while venue_total(first.state_dir) == 0:
+            assert time.monotonic() < deadline, "no order reached the paper venue"
+            time.sleep(0.1)
+        time.sleep(1.0)  # paper latency: let some fill
+    finally:
+        first.stop()
+    _drop(first.state_dir / "execution.sqlite")
+    second = TreeRun(tmp_path, PAPER)
+    try:
+        line = second.wait_for("state_unreadable", timeout=30)
+        assert "execution.sqlite" in line["path"]
+        assert "venue holds positions" in line["problem"]
+        assert second.wait_exit(timeout=30) != 0
+        assert not any("Traceback" in raw for raw in second.raw)
+    finally:
+        second.stop()
