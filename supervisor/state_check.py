@@ -1,7 +1,7 @@
 """Every store of a state directory checked offline: there, readable, and consistent with the
 others. One finding per store; the tree starts ``HALTED`` when any finding fails.
 
-The rule (fail closed): a store that is missing, empty or unreadable where the state directory
+The rule (fail closed): a store that is missing or unreadable where the state directory
 shows a tree with history never reads as a new store, and a halts store that lacks the last
 row the journal recorded (cut short, or restored from an older copy) never reads as current.
 A fresh state directory (no history anywhere) passes: it is a new tree.
@@ -165,8 +165,6 @@ def _check_kv(
         kv = sf.read_kv(path, full=full)
     except sf.StoreUnreadable as exc:
         return _bad(name, path, str(exc)), None
-    if kv.rows == 0 and history:
-        return _lost(name, path, "no rows"), kv
     return Finding(name, str(path), True, f"{kv.rows} rows"), kv
 
 

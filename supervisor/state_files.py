@@ -50,6 +50,9 @@ def file_problem(path: Path) -> str:
     if not path.is_file():
         return "not a regular file"
     size = path.stat().st_size
+    wal = path.with_name(path.name + "-wal")
+    if size == 0 and wal.is_file() and wal.stat().st_size > 0:
+        return ""  # WAL mode: until the first checkpoint the pages live in the -wal file
     if size == 0:
         return "empty (0 bytes)"
     with path.open("rb") as f:

@@ -118,3 +118,14 @@ def test_state_check_cli_exit_status(tmp_path: Path, capsys: pytest.CaptureFixtu
     (state / "breaker.sqlite").unlink()
     assert main(["state", "check", "--state-dir", str(state)]) == 1
     assert "BAD breaker" in capsys.readouterr().out
+
+
+def test_an_actor_store_with_no_rows_yet_is_not_lost(tmp_path: Path) -> None:
+    """A tree killed young leaves an actor's file before its first row (the kill-supervisor
+    drill): that is not lost state, so it must not halt the restarted tree."""
+    _tree(tmp_path)
+    con = sqlite3.connect(tmp_path / "orchestrator.sqlite")
+    con.execute("DELETE FROM kv")
+    con.commit()
+    con.close()
+    assert _problems(tmp_path) == {}
