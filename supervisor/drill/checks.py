@@ -8,7 +8,7 @@ from pathlib import Path
 
 from supervisor.drill import invariants as inv
 from supervisor.drill.report import DrillReport
-from supervisor.drill.stores import VENUE_FILE
+from supervisor.state_files import VENUE_FILE
 
 Check = Callable[[Path], list[inv.Violation]]
 

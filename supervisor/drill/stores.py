@@ -21,13 +21,8 @@ from actors._runtime.store import connect_readonly
 from actors.breaker.actor import Persisted
 from actors.execution.actor import Book, OrderRecord, stored_orders
 
-# Named here, not imported: actors.alerter.actor imports python-telegram-bot (~0.6 s). A unit
-# test pins it to actors.alerter.actor.OUTBOX_FILE.
-OUTBOX_FILE = "alerter-outbox.sqlite"
-"""The alerter's outbox."""
-
-VENUE_FILE = "paper-venue.sqlite"
-"""The paper venue's book (``actors.execution.brokers.make_broker`` names it)."""
+# Named once, in supervisor.state_files (the start check reads the same files).
+from supervisor.state_files import OUTBOX_FILE, VENUE_FILE
 
 
 @contextmanager
