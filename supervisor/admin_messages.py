@@ -107,6 +107,9 @@ class StatusReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=T
     state_lost: list[str] = msgspec.field(default_factory=list)
     """Stores found missing, empty, unreadable or behind at this start (``path: what``): the
     tree started HALTED for them; empty when every store held."""
+    state_unwritable: list[str] = msgspec.field(default_factory=list)
+    """What cannot write now (``actor: waiting for the disk``, ``halts store: problem``):
+    trading is HALTED until it can and an operator resumes; empty when everything writes."""
 
 
 class ErrorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):

@@ -139,6 +139,8 @@ def _status(run_dir: Path, as_json: bool, timeout: float) -> int:
         print(f"HALTS STORE FAILED VERIFICATION: {reply.halts_store_problem}")
     for lost in reply.state_lost:
         print(f"STATE LOST AT START (started HALTED): {lost}")
+    for stuck in reply.state_unwritable:
+        print(f"STATE CANNOT BE WRITTEN (HALTED): {stuck}")
     print(f"{'actor':<14}{'pid':>8}  {'alive':<6}{'restarts':>9}{'beat age':>10}{'iterations':>12}")
     for a in reply.actors:
         age = "-" if a.last_heartbeat_age_s is None else f"{a.last_heartbeat_age_s:.2f}s"

@@ -23,6 +23,11 @@ class ChildStartError(SupervisorError):
     """A child died before it sent ``Ready``."""
 
 
+class ChildStartUnwritable(ChildStartError):
+    """A child died before ``Ready`` because its state could not be written (not its fault:
+    the tree waits for the disk instead of counting it as a crash)."""
+
+
 class RestartIntensityExceeded(SupervisorError):
     """More restarts than ``intensity`` within ``period`` seconds."""
 

@@ -18,15 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from actors._runtime import log
+from actors._runtime.errors import unwritable_problem
 from actors._runtime.halts_reader import HALTS_FILE
 from actors._runtime.messages import Event, StateLost, TamperingDetected
 from actors._runtime.trading import TradingState, TradingStateChanged
 from supervisor import state_check
 from supervisor.errors import HaltsStoreTampered, InvalidTransition
 from supervisor.halts import HaltsStore, RowKind
-from supervisor.trading_state import Source, transition
+from supervisor.trading_state import Source, Transition, transition
 
 Publish = Callable[[Event], None]
+
+_STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.PAUSED: 2,
+               TradingState.HALTED: 3}
+"""How much each state forbids: with the halts store unwritable, only a stricter state takes
+effect before its row is written (held in memory, written as soon as the store takes writes)."""
 
 
 class KillSwitch:
@@ -51,6 +57,10 @@ class KillSwitch:
         self.state = TradingState.HALTED
         self.seq = 0
         self.tampered: str | None = None
+        self.unwritable: str | None = None
+        """Why the halts store last refused a write (None: it takes writes)."""
+        self.unpersisted: list[tuple[Transition, str, Mapping[str, Any] | None]] = []
+        """Transitions in effect whose rows the store could not write yet, oldest first."""
         self.acks: dict[int, dict[str, float]] = {}
         self.changed_at: dict[int, float] = {}
         self.sent: dict[int, dict[str, float]] = {}
@@ -135,8 +145,14 @@ class KillSwitch:
         started = time.monotonic()
         row_hash = ""
         if self.store is not None and self.tampered is None:
-            row = self.store.append_transition(change, who=who, payload=payload)
-            self.seq, row_hash = row.seq, row.hash
+            try:
+                self.write_unpersisted()
+                row = self.store.append_transition(change, who=who, payload=payload)
+                self.seq, row_hash = row.seq, row.hash
+            except (sqlite3.Error, OSError) as exc:
+                self._hold(exc, target)
+                self.unpersisted.append((change, who, payload))
+                self.seq += 1  # the seq its row will get: rows are written in this order
         previous, self.state = self.state, target
         event = TradingStateChanged(
             previous=previous, state=target, source=source.value, reason=reason, seq=self.seq,
@@ -157,14 +173,69 @@ class KillSwitch:
                          source=source.value, who=who, reason=reason, seq=self.seq)
         return event
 
+    def _hold(self, exc: BaseException, target: TradingState) -> None:
+        """The halts store refused a write: a stricter ``target`` still takes effect (its row
+        waits in memory); a looser one is refused, since only its row can make it stick."""
+        problem = unwritable_problem(exc)
+        if problem is None:
+            raise exc
+        self.unwritable = problem
+        if _STRICTNESS[target] <= _STRICTNESS[self.state]:
+            raise InvalidTransition(
+                f"{self.state.value} -> {target.value} refused: the halts store cannot write "
+                f"({problem}); a change that loosens trading takes effect only once it is "
+                "recorded: free space on the state directory and try again"
+            ) from exc
+        self.log.error("halts_store_unwritable", problem=problem, state=target.value,
+                       consequence="in effect now; its row is written once the store takes "
+                                   "writes")
+
+    def write_unpersisted(self) -> None:
+        """Write the rows of transitions taken while the store refused writes (oldest first).
+
+        Raises:
+            sqlite3.Error, OSError: The store still refuses writes (the rows stay pending).
+        """
+        if self.store is None:
+            return
+        while self.unpersisted:
+            change, who, payload = self.unpersisted[0]
+            self.store.append_transition(change, who=who, payload=payload)
+            self.unpersisted.pop(0)
+            self.log.warning("halts_row_written_late", state=change.state.value,
+                             reason=change.reason)
+        self.unwritable = None
+
+    def retry_unpersisted(self) -> None:
+        """On the supervisor's clock: try again to write pending rows (a sticky halt must be
+        on disk before anything could restart the supervisor)."""
+        if not self.unpersisted:
+            return
+        try:
+            self.write_unpersisted()
+        except (sqlite3.Error, OSError) as exc:
+            self.unwritable = unwritable_problem(exc) or str(exc)
+        else:
+            self._sync_soon()
+
     def audit(self, kind: RowKind, *, source: Source, who: str, reason: str,
               payload: Mapping[str, Any] | None = None) -> int:
         """Record an operator action that changes no state (seq of the row, 0 if not written)."""
         if self.store is None or self.tampered is not None:
             return 0
-        seq = self.store.append(
-            kind, source=source, who=who, reason=reason, payload=payload, at=time.time()
-        ).seq
+        try:
+            self.write_unpersisted()
+            seq = self.store.append(
+                kind, source=source, who=who, reason=reason, payload=payload, at=time.time()
+            ).seq
+        except (sqlite3.Error, OSError) as exc:
+            problem = unwritable_problem(exc)
+            if problem is None:
+                raise
+            self.unwritable = problem
+            self.log.error("halts_row_not_written", kind=kind.value, who=who, reason=reason,
+                           problem=problem)
+            return 0
         self._sync_soon()
         return seq
 

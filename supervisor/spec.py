@@ -41,6 +41,9 @@ class ExitReason(enum.Enum):
     """Killed by a signal (SIGKILL, SIGSEGV, ...)."""
     CRASHED = "crashed"
     """Exited with a non-zero status."""
+    UNWRITABLE = "state_unwritable"
+    """Exited because its state could not be written (``ExitCode.STORE_UNWRITABLE``): not a
+    crash of its own; restarted once the state directory takes writes, outside the intensity."""
 
     @property
     def abnormal(self) -> bool:
@@ -57,6 +60,10 @@ def exit_reason(status: int, *, stop_requested: bool) -> tuple[ExitReason, int]:
     code = os.waitstatus_to_exitcode(status)
     if code == 0:
         return (ExitReason.SHUTDOWN if stop_requested else ExitReason.NORMAL), 0
+    from actors._runtime.spawn import ExitCode
+
+    if code == ExitCode.STORE_UNWRITABLE:
+        return ExitReason.UNWRITABLE, code
     return ExitReason.CRASHED, code
 
 

@@ -32,9 +32,15 @@ from actors._runtime.messages import (
 from actors._runtime.spawn import SpawnRequest
 from supervisor.child import Child
 from supervisor.config import Config
-from supervisor.errors import ChildStartError, ChildStartTimeout, RestartIntensityExceeded
+from supervisor.errors import (
+    ChildStartError,
+    ChildStartTimeout,
+    ChildStartUnwritable,
+    RestartIntensityExceeded,
+)
 from supervisor.intensity import RestartIntensity, backoff_delay
 from supervisor.spec import ExitReason, Restart, Strategy
+from supervisor.writable import wait_writable
 from supervisor.zygote import Zygote
 
 Publish = Callable[[Event], None]
@@ -56,6 +62,7 @@ class Tree:
         send_control: SendControl,
         on_give_up: Callable[[RestartIntensityExceeded], None],
         on_started: Callable[[str], None] = lambda _name: None,
+        on_unwritable: Callable[[str], None] = lambda _name: None,
     ) -> None:
         """Prepare the children from the config (nothing starts yet)."""
         self.config = config
@@ -67,6 +74,11 @@ class Tree:
         self.send_control = send_control
         self.on_give_up = on_give_up
         self.on_started = on_started
+        self.on_unwritable = on_unwritable
+        self.waiting_for_disk: set[str] = set()
+        """Children down until the state directory takes writes (trading is HALTED)."""
+        self.interrupted = asyncio.Event()
+        """Set when the supervisor is asked to stop: a wait for the disk ends at once."""
         flags = config.supervisor
         self.flags = flags
         self.children = [Child(n, config.children[n]) for n in flags.children]
@@ -86,10 +98,35 @@ class Tree:
         async with self.lock:
             for child in self.children:
                 try:
-                    await self._start(child)
+                    await self._start_when_writable(child)
                 except (ChildStartError, ChildStartTimeout):
                     await self._stop_many(list(reversed(self.children)))
                     raise
+
+    async def _start_when_writable(self, child: Child) -> None:
+        """Start ``child``; while it cannot write its state, wait for the disk and try again
+        (a full disk at start halts and waits; it does not fail the tree into a crash loop)."""
+        while True:
+            try:
+                await self._start(child)
+            except ChildStartUnwritable as exc:
+                await self._await_disk(child, str(exc))
+            else:
+                return
+
+    async def _await_disk(self, child: Child, problem: str) -> None:
+        self.waiting_for_disk.add(child.name)
+        self.on_unwritable(child.name)
+        try:
+            await wait_writable(self.state_dir, child=child.name, problem=problem,
+                                interrupted=self.interrupted)
+            # The directory may take the probe and still refuse this actor's file (one
+            # read-only file): the usual backoff keeps that from spinning, intensity aside.
+            await self._backoff(child)
+        finally:
+            self.waiting_for_disk.discard(child.name)
+        if self.interrupted.is_set():
+            raise ChildStartError(f"{child.name} not started: the supervisor is stopping")
 
     def _request(self, child: Child) -> SpawnRequest:
         section = self.config.section(child.name)
@@ -150,6 +187,8 @@ class Tree:
             )
         reason, code = exited.result()
         self.log.error("start_error", child=child.name, reason=reason.value, exit_status=code)
+        if reason is ExitReason.UNWRITABLE:
+            raise ChildStartUnwritable(f"{child.name} could not write its state before Ready")
         raise ChildStartError(f"{child.name} died before Ready ({reason.value}, {code})")
 
     def on_ready(self, name: str, pid: int, restored: dict[str, int | float | str | bool]) -> None:
@@ -204,6 +243,14 @@ class Tree:
                 self.log.info("child_not_restarted", child=child.name,
                               restart=child.spec.restart.value, reason=reason.value)
                 return
+            if reason is ExitReason.UNWRITABLE:
+                # Not a crash of its own: halt, wait for the disk, start it again, without
+                # spending restart intensity (a full disk must not become a silent loop).
+                await self._await_disk(child, "its state could not be written")
+                failed = await self._restart_members(child, [child])
+                if failed is not None:  # it failed for another reason: the usual rules
+                    await self._restart(failed)
+                return
             await self._restart(child)
 
     def _affected(self, child: Child) -> list[Child]:
@@ -235,28 +282,38 @@ class Tree:
             group = self._affected(child)
             siblings = [c for c in group if c is not child and c.alive]
             await self._stop_many(list(reversed(siblings)))
-            up_for = (child.ready_at and time.monotonic() - child.ready_at) or 0.0
-            if up_for >= self.flags.backoff_reset_s:
-                child.quick_restarts = 0
-            delay = backoff_delay(
-                child.quick_restarts, self.flags.backoff_initial_s, self.flags.backoff_max_s
-            )
-            child.quick_restarts += 1
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                for member in group:
-                    # OTP: siblings stopped for the strategy come back unless temporary.
-                    if member is child or (
-                        not member.alive and member.spec.restart is not Restart.TEMPORARY
-                    ):
-                        member.restarts += 1
-                        await self._start(member)
-            except (ChildStartError, ChildStartTimeout) as exc:
-                self.log.warning("restart_failed", child=child.name, reason=str(exc))
-                child = next((m for m in group if not m.alive), child)
-            else:
+            await self._backoff(child)
+            failed = await self._restart_members(child, group)
+            if failed is None:
                 return
+            child = failed
+
+    async def _backoff(self, child: Child) -> None:
+        """Wait before a restart, longer after each quick one (reset once it stayed up)."""
+        up_for = (child.ready_at and time.monotonic() - child.ready_at) or 0.0
+        if up_for >= self.flags.backoff_reset_s:
+            child.quick_restarts = 0
+        delay = backoff_delay(
+            child.quick_restarts, self.flags.backoff_initial_s, self.flags.backoff_max_s
+        )
+        child.quick_restarts += 1
+        if delay:
+            await asyncio.sleep(delay)
+
+    async def _restart_members(self, child: Child, group: list[Child]) -> Child | None:
+        """Start ``child`` and its stopped siblings; None, or the member that failed."""
+        try:
+            for member in group:
+                # OTP: siblings stopped for the strategy come back unless temporary.
+                if member is child or (
+                    not member.alive and member.spec.restart is not Restart.TEMPORARY
+                ):
+                    member.restarts += 1
+                    await self._start_when_writable(member)
+        except (ChildStartError, ChildStartTimeout) as exc:
+            self.log.warning("restart_failed", child=child.name, reason=str(exc))
+            return next((m for m in group if not m.alive), child)
+        return None
 
     # --- stop --------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from actors._runtime.messages import (
     Message,
     Ready,
     RequestTradingState,
+    StateWriteFailed,
     TradingStateAck,
     TreeLiveness,
     TreeStopping,
@@ -144,6 +145,7 @@ class Supervisor:
         self.tree_live: bool | None = None
         self.gave_up: RestartIntensityExceeded | None = None
         self.stop_reason: tuple[str, str] | None = None
+        self.unwritable_reported: set[str] = set()
 
     async def run(self, duration: float | None) -> int:
         """Start the tree, serve, stop it in order; returns the exit status."""
@@ -168,7 +170,7 @@ class Supervisor:
             self.config, self.zygote, state_dir=self.dirs.state, run_dir=self.dirs.run,
             log_json=self.json_lines, publish=self.hub.publish,
             send_control=self.hub.send_control, on_give_up=self._give_up,
-            on_started=self._on_child_started,
+            on_started=self._on_child_started, on_unwritable=self._on_unwritable,
         )
         self.killswitch.open()  # with the tree built: a halt at open counts its children
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -219,6 +221,7 @@ class Supervisor:
     def _stop(self, source: str, reason: str) -> None:
         if self.stop_reason is None:
             self.stop_reason = (source, reason)
+        self.tree.interrupted.set()  # a start waiting for the disk gives way to the drain
         self.wake.set()
 
     def _give_up(self, exc: RestartIntensityExceeded) -> None:
@@ -231,7 +234,30 @@ class Supervisor:
 
     def _on_child_started(self, name: str) -> None:
         # The state may have changed between the child's spawn and its Ready: say it again.
+        self.unwritable_reported.discard(name)
         self.hub.send_control(name, self.killswitch.current())
+
+    def _on_unwritable(
+        self, actor: str, path: str = "", problem: str = "its state could not be written"
+    ) -> None:
+        """An actor could not write its state: RED (in the log at once, whatever else cannot
+        write), on the bus for the alerter and the journal, and trading HALTED."""
+        if actor in self.unwritable_reported:
+            return
+        self.unwritable_reported.add(actor)
+        report = StateWriteFailed(actor=actor, path=path or str(self.dirs.state), problem=problem)
+        text = (f"state not written, trading HALTED: {actor} could not write {report.path} "
+                f"({problem}). Remedy: {report.remedy}")
+        self.log.error("alert", severity="RED", kind="StateWriteFailed", channel="log", text=text)
+        self.hub.publish(report)
+        if self.killswitch.state is not TradingState.HALTED:
+            try:
+                self.killswitch.change(
+                    TradingState.HALTED, source=Source.SUPERVISOR, who="supervisor",
+                    reason=f"state unwritable: {actor} could not write {report.path} ({problem})",
+                )
+            except InvalidTransition as exc:  # never for HALTED; said, not raised, if it were
+                self.log.error("halt_on_unwritable_failed", reason=str(exc))
 
     # --- hub callbacks -----------------------------------------------------------------
 
@@ -264,6 +290,8 @@ class Supervisor:
             self.tree.on_drained(msg.actor)
         elif isinstance(msg, RequestTradingState):
             self._on_request_state(identity, env.msg_id, msg)
+        elif isinstance(msg, StateWriteFailed):
+            self._on_unwritable(msg.actor, msg.path, msg.problem)
         elif isinstance(msg, TradingStateAck):
             self.killswitch.ack(msg.actor, msg.seq, env.sent_mono_ns)
             child = self.tree.by_name.get(msg.actor)
@@ -283,7 +311,12 @@ class Supervisor:
         withheld: WatchdogDecision | None = None
         while True:
             assert self.gate is not None
+            self.killswitch.retry_unpersisted()
             decision = self.gate.decide(time.monotonic())
+            if decision is not WatchdogDecision.PING and self.tree.waiting_for_disk:
+                # The tree is HALTED and waiting for the disk on purpose: this loop runs, so
+                # systemd restarting it would only repeat the wait (and the alerts) in a loop.
+                decision = WatchdogDecision.PING
             if decision is WatchdogDecision.PING:
                 self.notifier.watchdog()
             if decision is not withheld and decision is not WatchdogDecision.PING:
@@ -347,6 +380,14 @@ class Supervisor:
             audit("refused: no reason or no who")  # the store takes no blank rows; the bus does
             return ErrorReply(error=f"{command} needs a non-blank reason and who")
         detail = {"command": command, "state_before": ks.state.value}
+        stuck = self._unwritable_now()
+        if stuck and target is not TradingState.HALTED:
+            refusal = (f"{command} refused: state cannot be written ({'; '.join(stuck)}); free "
+                       "space on (or make writable) the state directory first")
+            ks.audit(RowKind.ADMIN, source=Source.OPERATOR, who=request.who,
+                     reason=request.reason, payload={**detail, "refused": refusal})
+            audit(f"refused: {refusal}")
+            return ErrorReply(error=refusal)
 
         if ks.state is target:
             ks.audit(RowKind.ADMIN, source=Source.OPERATOR, who=request.who,
@@ -365,6 +406,14 @@ class Supervisor:
         audit(f"{event.previous.value} -> {event.state.value} (seq {event.seq})")
         return CommandReply(ok=True, state=event.state.value, seq=event.seq,
                             message=f"{event.previous.value} -> {event.state.value}")
+
+    def _unwritable_now(self) -> list[str]:
+        found = [f"{name}: down, waiting for the state directory to take writes"
+                 for name in sorted(self.tree.waiting_for_disk)]
+        if self.killswitch.unwritable is not None:
+            found.append(f"halts store: {self.killswitch.unwritable} "
+                         f"({len(self.killswitch.unpersisted)} rows waiting)")
+        return found
 
     def status(self) -> StatusReply:
         """The tree as the supervisor sees it now."""
@@ -391,6 +440,7 @@ class Supervisor:
             trading_state_seq=self.killswitch.seq,
             halts_store_problem=self.killswitch.tampered,
             state_lost=self.killswitch.lost_problems(),
+            state_unwritable=self._unwritable_now(),
             supervisor=SupervisorStatus(
                 pid=os.getpid(), uptime_s=round(now - self.started, 3),
                 strategy=self.config.supervisor.strategy.value, bus_seq=self.hub.seq,

@@ -174,6 +174,23 @@ class StateLost(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """What an operator can do."""
 
 
+class StateWriteFailed(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """An actor could not write its state (disk full, read-only, permission): the write was
+    rolled back, nothing it guarded was acknowledged, trading goes HALTED."""
+
+    actor: str
+    """The actor whose write failed."""
+    path: str
+    """The file (or the state directory) it was writing."""
+    problem: str
+    """The error, as the OS or SQLite gave it (``SQLITE_FULL: database or disk is full``)."""
+    remedy: str = (
+        "free space on (or make writable) the state directory; the actor starts again once it "
+        "takes writes; then check with `quantfund state check` and resume with a reason"
+    )
+    """What an operator can do."""
+
+
 class AdminCommandReceived(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """An operator command reached the supervisor (audit: who, why, and what came of it)."""
 

@@ -27,7 +27,7 @@ from actors import wire
 from actors._runtime import endpoints, log
 from actors._runtime.actor import BaseActor, Bridge, CallKind, Effects
 from actors._runtime.codec import BadMessage, Envelope, new_id
-from actors._runtime.errors import StateUnreadable
+from actors._runtime.errors import StateUnreadable, StoreUnwritable, unwritable_problem
 from actors._runtime.messages import (
     Ack,
     BadMessageSeen,
@@ -39,6 +39,7 @@ from actors._runtime.messages import (
     Heartbeat,
     Message,
     Ready,
+    StateWriteFailed,
     SyncPing,
     TradingStateAck,
 )
@@ -209,15 +210,16 @@ class Runtime:
             _PHASES["sockets"] = time.monotonic() - t
             ref = await self._load(config, t)
             _PHASES["actor"] = time.monotonic() - t
-        except StateUnreadable as exc:
-            # One line an operator can act on, not a traceback; the supervisor's start check
-            # has already kept the tree HALTED where it could see the problem.
-            self.log.error("state_unreadable", path=exc.path, problem=exc.problem,
-                           remedy=exc.remedy, action="refusing to start")
-            self._close_sockets()
-            return ExitCode.START_FAILED
         except Exception as exc:
-            self.log.exception("start_error", reason=str(exc))
+            if unwritable_problem(exc) is not None:
+                return await self._unwritable(exc, started=False)
+            if isinstance(exc, StateUnreadable):
+                # One line an operator can act on, not a traceback; the supervisor's start
+                # check has already kept the tree HALTED where it could see the problem.
+                self.log.error("state_unreadable", path=exc.path, problem=exc.problem,
+                               remedy=exc.remedy, action="refusing to start")
+            else:
+                self.log.exception("start_error", reason=str(exc))
             self._close_sockets()
             return ExitCode.START_FAILED
         self.bridge = Bridge(ref, loop)
@@ -243,6 +245,8 @@ class Runtime:
             await self._resend_all()
             await self._serve()
         except Exception as exc:
+            if unwritable_problem(exc) is not None:
+                return await self._unwritable(exc, started=True)
             self.log.exception("actor_crashed", reason=repr(exc))
             return ExitCode.CRASHED
         finally:
@@ -252,6 +256,22 @@ class Runtime:
                 await self.store.close()
             self._close_sockets()
         return ExitCode.NORMAL
+
+    async def _unwritable(self, exc: Exception, *, started: bool) -> int:
+        """A write the disk refused: it was rolled back and nothing it guarded was sent. Say
+        so in one line and to the supervisor (which halts trading), then exit: the process's
+        memory may hold what the disk does not, and a restart loads only what was persisted."""
+        problem = unwritable_problem(exc) or str(exc)
+        path = exc.path if isinstance(exc, StoreUnwritable) else str(
+            Path(self.req.state_dir) / f"{self.name}.sqlite")
+        report = StateWriteFailed(actor=self.name, path=path, problem=problem)
+        self.log.error("state_unwritable", path=path, problem=problem, remedy=report.remedy,
+                       action="exiting; nothing unpersisted was acknowledged")
+        with contextlib.suppress(Exception):
+            self.control.send(self.codec.encode(self.name, report), flags=zmq.NOBLOCK)
+        if not started:
+            self._close_sockets()
+        return ExitCode.STORE_UNWRITABLE
 
     async def _load(self, config: Any, started: float) -> Any:
         """Open the state file, load it, build the actor from it; returns the actor's ref.
@@ -267,6 +287,8 @@ class Runtime:
             )
             kv, self.seen = await self.store.load()
         except sqlite3.DatabaseError as exc:
+            if unwritable_problem(exc) is not None:  # a read-only or full disk, not a bad file
+                raise StoreUnwritable(path, unwritable_problem(exc) or str(exc)) from exc
             raise StateUnreadable(path, f"not readable as a database ({exc})",
                                   _UNREADABLE_REMEDY) from exc
         _PHASES["load"] = time.monotonic() - started
@@ -285,6 +307,9 @@ class Runtime:
             raise StateUnreadable(path, f"a row does not decode ({exc})",
                                   _UNREADABLE_REMEDY) from exc
         except sqlite3.DatabaseError as exc:  # a store of the actor's own (the paper venue)
+            if unwritable_problem(exc) is not None:
+                raise StoreUnwritable(self.req.state_dir,
+                                      unwritable_problem(exc) or str(exc)) from exc
             raise StateUnreadable(self.req.state_dir, f"a store {self.name} opens is not "
                                   f"readable as a database ({exc})", _UNREADABLE_REMEDY) from exc
         return ref

@@ -27,6 +27,9 @@ class ExitCode(enum.IntEnum):
     """The supervisor was gone before the actor could bind to it."""
     START_FAILED = 71
     """State could not be loaded or sockets could not be set up."""
+    STORE_UNWRITABLE = 72
+    """A state file could not be written (disk full, read-only, permission): the write was
+    rolled back and nothing it guarded was acknowledged; restarted once the disk takes writes."""
 
 
 class RuntimeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

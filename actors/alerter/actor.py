@@ -24,11 +24,13 @@ import msgspec
 from actors._runtime import log
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
+from actors._runtime.errors import unwritable_problem
 from actors._runtime.messages import Message
 from actors.alerter.config import AlerterConfig, TelegramSettings, resolve_telegram
 from actors.alerter.outbox import Outbox, enqueue_event
-from actors.alerter.sender import Sender
+from actors.alerter.sender import LOG_LEVEL, Sender
 from actors.alerter.severity import severity_of
+from actors.alerter.templates import render
 
 T = TypeVar("T")
 
@@ -75,6 +77,7 @@ class AlerterActor(BaseActor):
         "BadMessageSeen",
         "TamperingDetected",
         "StateLost",
+        "StateWriteFailed",
         "AdminCommandReceived",
         "JournalAnchored",
         "ConfigChanged",
@@ -168,9 +171,20 @@ class AlerterActor(BaseActor):
         if severity is None:
             return
         assert self.outbox is not None, "events arrive only after on_ready"
-        self._settle([self._submit(
-            enqueue_event(self.outbox, name, fields, dedupe_key=env.msg_id)
-        )])
+        try:
+            self._settle([self._submit(
+                enqueue_event(self.outbox, name, fields, dedupe_key=env.msg_id)
+            )])
+        except Exception as exc:
+            problem = unwritable_problem(exc)
+            if problem is not None:
+                # The outbox cannot take it: the log channel still does, now. The event stays
+                # unacknowledged, so once the disk takes writes again its replay stores it.
+                getattr(self.log, LOG_LEVEL[severity])(
+                    "alert", severity=severity.name, kind=name, channel="log",
+                    text=render(severity, name, fields), outbox_unwritable=problem,
+                )
+            raise
         self.counts.total += 1
         self.iterations = self.counts.total
         key = severity.name

@@ -53,7 +53,7 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
 _log = structlog.get_logger("alerter.sender")
 
-_LOG_LEVEL = {Severity.RED: "error", Severity.YELLOW: "warning", Severity.INFO: "info"}
+LOG_LEVEL = {Severity.RED: "error", Severity.YELLOW: "warning", Severity.INFO: "info"}
 """Telegram off: the log level an alert is written at, so log filters see its urgency."""
 
 
@@ -287,7 +287,7 @@ class Sender:
     async def _deliver(self, entry: OutboxEntry) -> bool:
         """Try one alert; False when the whole channel must now wait."""
         if self._bot is None:
-            getattr(_log, _LOG_LEVEL[entry.severity])(
+            getattr(_log, LOG_LEVEL[entry.severity])(
                 "alert",
                 severity=entry.severity.name,
                 kind=entry.kind,

@@ -139,6 +139,7 @@ RULES: Mapping[str, AlertRule] = {
     "RestartIntensityReached": AlertRule(_always(Severity.RED)),
     "TamperingDetected": AlertRule(_always(Severity.RED)),
     "StateLost": AlertRule(_always(Severity.RED)),
+    "StateWriteFailed": AlertRule(_always(Severity.RED)),
     "AdminCommandReceived": AlertRule(_by_field("command", _ADMIN_SEVERITY)),
     # Degraded, or recovered by itself (a trip that escalated to a halt is RED).
     "BreakerTripped": AlertRule(_breaker_tripped),

@@ -205,6 +205,11 @@ def _state_lost(f: _View) -> str:
     return f"state lost, trading HALTED: {'; '.join(f.lines('problems'))}. Remedy: {f['remedy']}"
 
 
+def _state_write_failed(f: _View) -> str:
+    return (f"state not written, trading HALTED: {f['actor']} could not write {f['path']} "
+            f"({f['problem']}). Remedy: {f['remedy']}")
+
+
 def _admin_command(f: _View) -> str:
     return f"operator {f['command']} by {f['who']}: {f['reason']} -> {f['result']}"
 
@@ -216,6 +221,7 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "RestartIntensityReached": _restart_intensity,
     "TamperingDetected": _tampering,
     "StateLost": _state_lost,
+    "StateWriteFailed": _state_write_failed,
     "BreakerTripped": _breaker_tripped,
     "BreakerHalted": _breaker_halted,
     "BreakerReset": _breaker_reset,

@@ -65,12 +65,13 @@ def test_a_fresh_directory_and_an_intact_tree_pass(tmp_path: Path) -> None:
     assert _problems(tmp_path) == {}
 
 
-@pytest.mark.parametrize("store", ["halts", "breaker", "execution", "journal"])
+@pytest.mark.parametrize("store", ["halts", *STORES])
 @pytest.mark.parametrize("damage", ["deleted", "zero-byte", "random-bytes"])
 def test_a_damaged_store_fails_where_there_is_history(
     tmp_path: Path, store: str, damage: str
 ) -> None:
-    """Deleted, truncated to 0 bytes (SQLite would open it as new) or garbage: each is named."""
+    """Deleted, truncated to 0 bytes (SQLite would open it as new) or garbage, in the halts
+    store or any actor's: each is named, and ``quantfund state check`` exits non-zero."""
     _tree(tmp_path)
     path = tmp_path / f"{store}.sqlite"
     for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
@@ -85,6 +86,7 @@ def test_a_damaged_store_fails_where_there_is_history(
     assert store in found, found
     expect = {"deleted": "missing", "zero-byte": "empty", "random-bytes": "not an SQLite"}[damage]
     assert expect in found[store]
+    assert main(["state", "check", "--state-dir", str(tmp_path)]) == 1
 
 
 def test_an_older_copy_of_the_halts_store_is_behind_the_journal(tmp_path: Path) -> None:
@@ -99,14 +101,17 @@ def test_an_older_copy_of_the_halts_store_is_behind_the_journal(tmp_path: Path) 
     assert main(["halts", "verify", "--state-dir", str(tmp_path)]) == 1
 
 
-def test_an_edited_row_fails(tmp_path: Path) -> None:
-    """A value that no longer decodes is named by its key."""
+@pytest.mark.parametrize("store", STORES)
+def test_an_edited_row_fails(tmp_path: Path, store: str) -> None:
+    """A value that no longer decodes, in any actor's store, is named by its key."""
     _tree(tmp_path)
-    con = sqlite3.connect(tmp_path / "breaker.sqlite")
-    con.execute("UPDATE kv SET value = x'c1c1c1' WHERE key = 'breaker'")
+    con = sqlite3.connect(tmp_path / f"{store}.sqlite")
+    key = con.execute("SELECT key FROM kv ORDER BY key LIMIT 1").fetchone()[0]
+    con.execute("UPDATE kv SET value = x'c1c1c1' WHERE key = ?", (key,))
     con.commit()
     con.close()
-    assert "'breaker' does not decode" in _problems(tmp_path)["breaker"]
+    assert f"'{key}' does not decode" in _problems(tmp_path)[store]
+    assert main(["state", "check", "--state-dir", str(tmp_path)]) == 1
 
 
 def test_state_check_cli_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
