@@ -152,9 +152,10 @@ def _spare_main(req_r: int, parent_pid: int) -> int:
             return ExitCode.NORMAL  # the zygote is gone: nothing to become
         data = f.read(int.from_bytes(head, "little"))
     req = msgspec.msgpack.decode(data, type=SpawnRequest)
+    from actors import wire
     from actors._runtime import process
 
-    return process.main(req, bound=True)
+    return process.main(req, wire.codec(), bound=True)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

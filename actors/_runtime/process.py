@@ -23,10 +23,9 @@ from typing import Any, cast
 import msgspec
 import zmq
 
-from actors import wire
 from actors._runtime import endpoints, log
 from actors._runtime.actor import BaseActor, Bridge, CallKind, Effects
-from actors._runtime.codec import BadMessage, Envelope, new_id
+from actors._runtime.codec import BadMessage, Codec, Envelope, new_id
 from actors._runtime.errors import StateUnreadable, StoreUnwritable, unwritable_problem
 from actors._runtime.messages import (
     Ack,
@@ -93,10 +92,12 @@ class _Outgoing(msgspec.Struct, frozen=True):
     sent_at: float
 
 
-def main(req: SpawnRequest, *, bound: bool = False) -> int:
+def main(req: SpawnRequest, codec: Codec, *, bound: bool = False) -> int:
     """Entry point of a freshly forked actor process; returns its exit status.
 
-    ``bound``: the process already bound its parent-death signal to the supervisor (a spare).
+    ``codec``: every message type of the tree (``actors.wire.codec()``, handed down by the
+    zygote, so that the runtime knows no actor's messages). ``bound``: the process already
+    bound its parent-death signal to the supervisor (a spare).
     """
     if not bound:
         bind_to_parent(req.supervisor_pid)
@@ -114,18 +115,18 @@ def main(req: SpawnRequest, *, bound: bool = False) -> int:
     except ValueError as exc:
         log.get().error("start_error", reason=str(exc))
         return ExitCode.START_FAILED
-    return asyncio.run(Runtime(req, cls).run())
+    return asyncio.run(Runtime(req, cls, codec).run())
 
 
 class Runtime:
     """One actor process's event loop."""
 
-    def __init__(self, req: SpawnRequest, cls: type[BaseActor]) -> None:
+    def __init__(self, req: SpawnRequest, cls: type[BaseActor], codec: Codec) -> None:
         """Prepare (nothing is opened until ``run``)."""
         self.req = req
         self.cls = cls
         self.name = req.name
-        self.codec = wire.codec()
+        self.codec = codec
         self.log = log.get()
         self.run_dir = Path(req.run_dir)
         self.outbox: dict[str, _Outgoing] = {}
