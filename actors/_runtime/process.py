@@ -130,6 +130,9 @@ class Runtime:
         self.log = log.get()
         self.run_dir = Path(req.run_dir)
         self.outbox: dict[str, _Outgoing] = {}
+        self._sent_mono: dict[str, float] = {}
+        """When each outbox command was last sent, on the monotonic clock: a wall-clock step
+        neither floods the targets with resends nor holds them back (ADR 0010)."""
         self.seen: dict[str, bytes] = {}
         self.bad: dict[str, int] = {}
         self._bad_published: dict[str, float] = {}
@@ -573,6 +576,7 @@ class Runtime:
 
     async def _on_reply(self, env: Envelope[Message]) -> None:
         pending = self.outbox.pop(env.correlation_id, None)
+        self._sent_mono.pop(env.correlation_id, None)
         if pending is None:
             return  # a duplicate answer to a retried command: already handled
         # An actor with no reply hook: no round trip to its thread, only the outbox's commit.
@@ -654,6 +658,7 @@ class Runtime:
             data = self.codec.encode(self.name, command, msg_id=msg_id)
             out = _Outgoing(target=target, data=data, sent_at=now)
             self.outbox[msg_id] = out
+            self._sent_mono[msg_id] = time.monotonic()
             fx.writes[_OUTBOX + msg_id] = msgspec.msgpack.encode(out)
             sends.append((target, msg_id, data))
         if fx.writes and self.bus_pos != self._pos_saved:
@@ -691,14 +696,18 @@ class Runtime:
         )
 
     async def _resend_all(self, target: str | None = None) -> None:
-        for out in list(self.outbox.values()):
+        now = time.monotonic()
+        for msg_id, out in list(self.outbox.items()):
             if target is None or out.target == target:
+                self._sent_mono[msg_id] = now
                 self._send_command(out.target, out.data)
 
     async def _resend_due(self) -> None:
-        cutoff = time.time() - self.req.runtime.command_retry_s
-        for out in list(self.outbox.values()):
-            if out.sent_at <= cutoff:
+        now = time.monotonic()
+        cutoff = now - self.req.runtime.command_retry_s
+        for msg_id, out in list(self.outbox.items()):
+            if self._sent_mono.get(msg_id, 0.0) <= cutoff:
+                self._sent_mono[msg_id] = now
                 self._send_command(out.target, out.data)
 
     def _send_command(self, target: str, data: bytes) -> None:
