@@ -67,6 +67,8 @@ class Source(enum.StrEnum):
     """The supervisor itself (restart intensity exceeded, drain)."""
     HALTS_STORE = "halts_store"
     """The halts store (a sticky halt found at start, or a store that fails verification)."""
+    EXECUTION = "execution"
+    """The execution actor, when its book and the venue's disagree after a reconciliation."""
 
 
 class Transition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

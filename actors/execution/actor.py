@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from actors._runtime import log
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.clock import Clock, SystemClock
 from actors._runtime.codec import Envelope
@@ -53,6 +54,7 @@ from actors.execution.messages import (
     SubmitOrder,
 )
 from actors.execution.portfolio import Portfolio
+from actors.execution.reconcile import position_differences
 
 FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
@@ -476,7 +478,24 @@ class ExecutionActor(BaseActor):
             self.put("book", self.book)
             self._legacy_final = []
         self._reconcile()
+        self._check_positions()
         self._publish_snapshot()
+
+    def _check_positions(self) -> None:
+        """After the restart's reconciliation, execution's positions must be the venue's; a
+        difference it cannot explain (a book lost or restored from an older copy) halts."""
+        if self.broker.name == "shadow":
+            return  # nothing is sent: the venue holds nothing of ours
+        here = {k: p.quantity for k, p in self.book.portfolio.positions.items()}
+        diffs = position_differences(here, self.broker.positions())
+        if not diffs:
+            return
+        reason = (f"reconcile: positions differ from the {self.broker.name} venue's "
+                  f"({'; '.join(diffs)}); execution's state was lost or restored from an older "
+                  "copy: check the venue, then restore or correct the book before resuming")
+        log.get("execution").error("positions_mismatch", differences=diffs,
+                                   action="requesting HALTED")
+        self.request_trading_state("HALTED", source="execution", reason=reason)
 
     def _reconcile(self) -> None:
         for order in list(self.open.values()):

@@ -61,16 +61,18 @@ class Crossover:
 class EveryN:
     """Alternates buy and sell every ``every`` iterations (tests and benchmarks: constant flow)."""
 
-    def __init__(self, every: int = 1, quantity: float = 1.0) -> None:
-        """Trade every ``every`` iterations."""
+    def __init__(self, every: int = 1, quantity: float = 1.0, side: str = "") -> None:
+        """Trade every ``every`` iterations; ``side`` ("BUY" or "SELL") trades that side only
+        (a position that only grows: tests that need the book to move one way)."""
         self.every = every
         self.quantity = quantity
+        self.only = Side(side) if side else None
 
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> list[Signal]:
         """One signal per instrument every ``every`` iterations."""
         if bar.iteration % self.every:
             return []
-        side = Side.BUY if (bar.iteration // self.every) % 2 else Side.SELL
+        side = self.only or (Side.BUY if (bar.iteration // self.every) % 2 else Side.SELL)
         return [Signal(i, side, self.quantity) for i in bar.prices]
 
     def state(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the actor refuses to start), says why, and only an operator's resume lifts it.""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -83,5 +84,54 @@ def test_execution_refuses_to_start_with_no_book_while_the_venue_holds_positions
         assert "venue holds positions" in line["problem"]
         assert second.wait_exit(timeout=30) != 0
         assert not any("Traceback" in raw for raw in second.raw)
+    finally:
+        second.stop()
+
+
+ONE_WAY = PAPER.replace("quantity = 1.0", 'quantity = 0.01\nside = "SELL"')
+
+
+def test_an_older_copy_of_executions_store_halts_on_the_positions_mismatch(
+    tmp_path: Path,
+) -> None:
+    """Execution's file put back from an earlier copy: after reconciling, its positions are not
+    the paper venue's, so the tree goes HALTED (source execution) naming both figures, and no
+    order is sent on the stale book."""
+    assert ONE_WAY != PAPER
+    first = TreeRun(tmp_path, ONE_WAY)
+    copy = tmp_path / "execution-older.sqlite"
+    try:
+        first.wait_started()
+        deadline = time.monotonic() + 30
+        while venue_total(first.state_dir) < 5:
+            assert time.monotonic() < deadline, "no order reached the paper venue"
+            time.sleep(0.1)
+        live = sqlite3.connect(first.state_dir / "execution.sqlite")
+        older = sqlite3.connect(copy)
+        live.backup(older)  # a consistent copy, as a backup tool takes it
+        older.close()
+        live.close()
+        at_copy = venue_total(first.state_dir)
+        while venue_total(first.state_dir) < at_copy + 10:  # strategy only sells: it grows
+            assert time.monotonic() < deadline, "the venue took no more orders"
+            time.sleep(0.1)
+    finally:
+        first.stop()
+    _drop(first.state_dir / "execution.sqlite")
+    shutil.copyfile(copy, first.state_dir / "execution.sqlite")
+    second = TreeRun(tmp_path, ONE_WAY)
+    try:
+        second.wait_started()
+        halted = second.wait_for(
+            "trading_state_changed",
+            lambda ln: ln.get("state") == "HALTED" and ln.get("source") == "execution",
+            timeout=15,
+        )
+        assert "positions differ" in halted["reason"], halted
+        assert "venue -" in halted["reason"], halted
+        before = venue_total(second.state_dir)
+        time.sleep(1.0)
+        assert second.status().trading_state == "HALTED"
+        assert venue_total(second.state_dir) == before
     finally:
         second.stop()

@@ -47,7 +47,9 @@ def _check(data: bytes) -> tuple[Path, list[CsvBar] | FeedError]:
     if isinstance(result, FeedError):
         match = re.match(rf"{re.escape(str(path))}:(?P<line>[0-9]+): .", str(result))
         assert match, result
-        assert 1 <= int(match["line"]) <= data.count(b"\n") + 1, result
+        # Lines as the csv module counts them: a lone \r ends a line too (old Mac files).
+        lines = len(re.split(rb"\r\n|\r|\n", data))
+        assert 1 <= int(match["line"]) <= lines, result
     else:
         assert result
         stamps = [bar.ts for bar in result]
@@ -64,6 +66,7 @@ def _check(data: bytes) -> tuple[Path, list[CsvBar] | FeedError]:
 @given(body=st.binary(max_size=300), with_header=st.booleans())
 @example(body=b"1,\xff,1,1,1,1\n", with_header=True)  # found: UnicodeDecodeError escaped
 @example(body=b"1," + b"1" * 200_000 + b",1,1,1,1\n", with_header=True)  # found: csv.Error
+@example(body=b"1,1,1,1,1,1\r\x00,1", with_header=True)  # found: a lone \r ends a line
 def test_any_bytes_give_bars_or_a_feed_error_naming_file_and_line(
     body: bytes, with_header: bool
 ) -> None:
