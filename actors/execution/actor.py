@@ -22,6 +22,7 @@ the counts (in the book), however long the history.
 from __future__ import annotations
 
 import hashlib
+import math
 import sqlite3
 from collections import ChainMap, OrderedDict
 from collections.abc import Mapping
@@ -80,6 +81,8 @@ class OrderRecord(msgspec.Struct):
     status: OrderStatus
     filled: float = 0.0
     reason: str = ""
+    avg_fill_price: float = 0.0
+    """Average price of ``filled`` (a venue fills an order in parts)."""
 
 
 class Book(msgspec.Struct):
@@ -101,6 +104,10 @@ def stored_orders(kv: Mapping[str, bytes]) -> dict[str, OrderRecord]:
     (``order/<id>`` or ``cold/order/<id>``)."""
     return {key: msgspec.msgpack.decode(raw, type=OrderRecord) for key, raw in kv.items()
             if key.startswith((OPEN_KEY, FINAL_KEY))}
+
+
+_QTY_TOL = 1e-9
+"""Relative tolerance on quantities reported back (a venue's decimals through floats)."""
 
 
 def client_order_id(intent_id: str) -> str:
@@ -331,14 +338,18 @@ class ExecutionActor(BaseActor):
     # --- broker answers ----------------------------------------------------------------
 
     def _apply_report(self, order: OrderRecord, report: BrokerReport) -> None:
-        """Book what the broker says of ``order`` (each fill exactly once)."""
+        """Book what the broker says of ``order``: its filled quantity is cumulative, so each
+        part of a fill is booked exactly once however often it is reported."""
         if order.status in FINAL:
             return
-        if report.filled_quantity > 0 and report.status in (OrderStatus.FILLED,
-                                                            OrderStatus.RECORDED):
-            order.filled = report.filled_quantity
-            order.status = report.status
+        if report.filled_quantity > order.quantity * (1 + _QTY_TOL):
+            self._bad_report(order, f"filled {report.filled_quantity:g} of an order for "
+                                    f"{order.quantity:g}")
+            return
+        if report.filled_quantity > order.filled * (1 + _QTY_TOL) + _QTY_TOL:
             self._book_fill(order, report)
+        if report.status in (OrderStatus.FILLED, OrderStatus.RECORDED):
+            order.status = report.status
         elif report.status is OrderStatus.CANCELLED:
             self._close(order, OrderStatus.CANCELLED, report.reason or "cancelled at the broker")
             return
@@ -349,16 +360,31 @@ class ExecutionActor(BaseActor):
             order.status = report.status
         self._save(order)
 
+    def _bad_report(self, order: OrderRecord, what: str) -> None:
+        """A broker report that cannot be true: counted and said, never booked."""
+        self.book.rejections["bad_broker_report"] = (
+            self.book.rejections.get("bad_broker_report", 0) + 1)
+        self.put("book", self.book)
+        log.get("execution").error("bad_broker_report", client_order_id=order.client_order_id,
+                                   problem=what, action="ignored; the position is unchanged")
+
     def _book_fill(self, order: OrderRecord, report: BrokerReport) -> None:
+        """Book the part of ``report``'s cumulative fill that is new, at its own price."""
+        before, done = order.filled, report.filled_quantity
+        quantity = done - before
+        price = report.fill_price
+        if before > 0:  # the new part's price, from the two averages
+            part = (done * report.fill_price - before * order.avg_fill_price) / quantity
+            price = part if math.isfinite(part) and part > 0 else report.fill_price
+        order.filled, order.avg_fill_price = done, report.fill_price
         pf = self.book.portfolio
-        realized = pf.apply_fill(order.instrument, order.side, report.filled_quantity,
-                                 report.fill_price)
+        realized = pf.apply_fill(order.instrument, order.side, quantity, price)
         self.publish(OrderFilled(
             client_order_id=order.client_order_id, instrument=order.instrument,
-            side=order.side, quantity=report.filled_quantity, price=report.fill_price,
+            side=order.side, quantity=quantity, price=price,
             position_after=pf.positions[order.instrument].quantity, realized_pnl=realized,
         ))
-        self.prices.setdefault(order.instrument, report.fill_price)
+        self.prices.setdefault(order.instrument, price)
         self.put("book", self.book)
         self._publish_equity()
 
