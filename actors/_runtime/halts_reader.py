@@ -53,6 +53,18 @@ class HaltsReader:
             return TradingState.HALTED, f"halts store unreadable: {exc}"
         return self._state, self._why
 
+    def last_change(self) -> tuple[TradingState, str, float] | None:
+        """(state, source, at) of the last transition row; None when there is none or the
+        store cannot be read (``state`` says HALTED then)."""
+        try:
+            row = self._connect().execute(
+                "SELECT state, source, at FROM halts WHERE state IS NOT NULL "
+                "ORDER BY seq DESC LIMIT 1").fetchone()
+        except sqlite3.Error:
+            self.close()
+            return None
+        return None if row is None else (TradingState(row[0]), str(row[1]), float(row[2]))
+
     def close(self) -> None:
         """Drop the connection (the next ``state`` reconnects)."""
         if self._conn is not None:

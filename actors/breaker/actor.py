@@ -20,11 +20,13 @@ looked at the account, and the evidence that tripped the breaker is re-based.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import ClassVar
 
 import msgspec
 
+from actors._runtime import log
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.clock import Clock, Instant, SystemClock
 from actors._runtime.codec import Envelope
@@ -77,7 +79,26 @@ class BreakerActor(BaseActor):
         self._asked_at = -math.inf
         reader = HaltsReader(self.state_dir)
         self.trading, _ = reader.state()
+        self._last_change = reader.last_change()
         reader.close()
+
+    def on_ready(self) -> None:
+        """A breaker file older than the halts store must not pass for an untripped breaker:
+        the store says the breaker stopped trading, the file remembers no trip (nor a resume
+        it asked for), so the tree goes HALTED with why, for an operator to decide."""
+        last, st = self._last_change, self.st
+        if last is None or last[1] != SOURCE:
+            return
+        if last[0] not in (TradingState.PAUSED, TradingState.HALTED):
+            return
+        if st.rules.halted or st.rules.paused_until is not None or st.requested:
+            return
+        reason = (f"breaker state older than the halts store: trading is {last[0].value} by the "
+                  f"breaker since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(last[2]))}, "
+                  "but breaker.sqlite records no trip (restored from an older copy?)")
+        log.get("breaker").error("breaker_state_behind_halts_store", reason=reason,
+                                 action="requesting HALTED")
+        self._request(TradingState.HALTED, reason)
 
     def summary(self) -> Summary:
         """Counters and the rules' state as restored."""

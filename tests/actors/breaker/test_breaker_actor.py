@@ -287,3 +287,44 @@ def test_a_state_file_written_before_elapsed_readings_still_loads(tmp_path: Path
     took = _ticks_until_active(actor, clock, 2 * 3_600.0)
     assert CONFIG.reset_window_s <= took < CONFIG.reset_window_s + CONFIG.check_interval_s
     assert len(actor.st.rules.trip_times) == 2
+
+
+def _pause_in_store(state_dir: Path, source: str) -> None:
+    from supervisor.trading_state import Source, transition
+
+    store = HaltsStore.open(state_dir / "halts.sqlite")
+    change = transition(TradingState.ACTIVE, TradingState.PAUSED, source=Source(source),
+                        reason="breaker drawdown", at=T0)
+    store.append_transition(change, who=source)
+    store.close()
+
+
+def test_a_breaker_file_older_than_the_halts_store_asks_for_halted(tmp_path: Path) -> None:
+    """The halts store says the breaker paused trading; the breaker's file (restored from a copy
+    taken before the trip) remembers none: at start it asks for HALTED, naming why, instead of
+    passing for an untripped breaker."""
+    _pause_in_store(tmp_path, "breaker")
+    older = msgspec.msgpack.encode(Persisted())
+    actor, _ = _actor(tmp_path, {"breaker": older})
+    fx = _call(actor, CallKind.READY)
+    assert _requests(fx) == [("HALTED", "breaker")]
+    [req] = [m for m in fx.control if isinstance(m, RequestTradingState)]
+    assert "older than the halts store" in req.reason
+
+
+def test_a_breaker_that_knows_its_trip_or_a_pause_by_someone_else_asks_nothing(
+    tmp_path: Path,
+) -> None:
+    """Its own file remembers the pause: nothing to ask. An operator's pause: not the
+    breaker's to explain."""
+    _pause_in_store(tmp_path, "breaker")
+    actor, _ = _actor(tmp_path)
+    _equity(actor, 100.0)
+    fx = _equity(actor, 50.0)  # trips: the file now records the pause
+    again, _ = _actor(tmp_path, {"breaker": fx.writes["breaker"]})
+    assert _requests(_call(again, CallKind.READY)) == []
+    for side in ("", "-wal", "-shm"):
+        (tmp_path / f"halts.sqlite{side}").unlink(missing_ok=True)
+    _pause_in_store(tmp_path, "operator")
+    fresh, _ = _actor(tmp_path, {"breaker": msgspec.msgpack.encode(Persisted())})
+    assert _requests(_call(fresh, CallKind.READY)) == []
