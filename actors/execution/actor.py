@@ -38,7 +38,8 @@ from actors._runtime.messages import Message
 from actors._runtime.store import COLD_PREFIX, connect_readonly
 from actors._runtime.trading import TradingState, TradingStateChanged, allows_order
 from actors.execution import gate
-from actors.execution.brokers import BrokerOrder, BrokerReport, make_broker
+from actors.execution.broker import BrokerOrder, BrokerReport
+from actors.execution.brokers import make_broker
 from actors.execution.config import ExecutionConfig
 from actors.execution.messages import (
     EquityUpdated,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from actors.execution.brokers import BrokerOrder, BrokerReport
+from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
 
 _SCHEMA = """

@@ -19,7 +19,7 @@ from actors.alerter import actor as alerter_actor
 from actors.alerter.outbox import Outbox, enqueue_event
 from actors.breaker.actor import Persisted
 from actors.execution.actor import Book, OrderRecord, client_order_id
-from actors.execution.brokers import BrokerOrder
+from actors.execution.broker import BrokerOrder
 from actors.execution.messages import OrderStatus, Side
 from actors.execution.paper import PaperVenue
 from actors.execution.portfolio import Portfolio

@@ -1,0 +1,66 @@
+"""The broker interface execution drives, and the order and report it passes through it.
+
+A real adapter (a ccxt venue, say) implements ``Broker``: submit by client order id (idempotent),
+cancel, and look up an order by client order id for reconciliation after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from actors.execution.messages import OrderStatus, Side
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """An order as the broker is asked to take it."""
+
+    client_order_id: str
+    instrument: str
+    side: Side
+    quantity: float
+    reference_price: float
+    limit_price: float | None
+
+
+@dataclass(frozen=True)
+class BrokerReport:
+    """The broker's answer: status, and the fill if there was one."""
+
+    client_order_id: str
+    status: OrderStatus
+    filled_quantity: float = 0.0
+    fill_price: float = 0.0
+    reason: str = ""
+
+
+class Broker(Protocol):
+    """What execution needs from a venue."""
+
+    name: str
+
+    def submit(self, order: BrokerOrder) -> BrokerReport:
+        """Send an order; the same client order id twice must not make two orders."""
+
+    def cancel(self, client_order_id: str) -> BrokerReport:
+        """Cancel an open order."""
+
+    def cancel_all(self, client_order_ids: list[str]) -> list[BrokerReport]:
+        """Cancel several open orders at once."""
+
+    def lookup(self, client_order_id: str) -> BrokerReport | None:
+        """What the venue knows of an order (None: never seen)."""
+
+    def mark(self, instrument: str, price: float) -> None:
+        """A market price (simulated venues fill at it)."""
+
+    def match(self) -> list[BrokerReport]:
+        """Reports that arrived since the last call (fills of resting orders)."""
+
+    def positions(self) -> dict[str, float]:
+        """Net filled quantity by instrument, as the venue holds it ({} when it holds none)."""
+        ...
+
+    def open_orders(self) -> list[str]:
+        """Client order ids resting at the venue."""
