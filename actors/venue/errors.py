@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class MissingCredential(Exception):
     """A venue API credential was given neither as a systemd credential nor in the environment."""
@@ -28,3 +30,7 @@ class VenueBadInput(Exception):
 
 class UnknownClientOrder(VenueBadInput):
     """The venue reports an order under a client order id we never sent."""
+
+    order: Any = None
+    """The decoded order (``actors.venue.types.VenueOrder``), for the reconciler to adopt or
+    cancel."""

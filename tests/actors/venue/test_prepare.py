@@ -6,7 +6,7 @@ import pytest
 from binance_fixture import loaded_binance
 
 from actors.execution.messages import Side
-from actors.venue.rules import PreparedOrder, RejectReason, Rejection, prepare
+from actors.venue.rules import PreparedOrder, Rejection, RejectReason, prepare
 
 
 @pytest.fixture(scope="module")
