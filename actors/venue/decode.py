@@ -57,7 +57,9 @@ def _num(
     try:
         number = float(value)
     except OverflowError:  # an int past float range
-        raise VenueBadInput(f"{what}.{key}", f"{value:.3e} is out of range") from None
+        raise VenueBadInput(
+            f"{what}.{key}", f"an integer of {value.bit_length()} bits is out of range"
+        ) from None
     if not math.isfinite(number):
         raise VenueBadInput(f"{what}.{key}", f"{value!r} is not finite")
     if number < 0 or (positive and number == 0):
