@@ -19,6 +19,7 @@ MESSAGE_MODULES = (
     "actors.heartbeat.messages",
     "actors.journal.messages",
     "actors.alerter.messages",
+    "actors.venue.messages",
 )
 
 _ABSTRACT = {Message, Event, Command}

@@ -20,6 +20,7 @@ from actors.execution.config import ExecutionConfig
 from actors.heartbeat.config import HeartbeatConfig
 from actors.journal.config import JournalConfig
 from actors.orchestrator.config import OrchestratorConfig
+from actors.venue.config import SECRET_KEYS, VenueConfig
 from supervisor.errors import ConfigError
 from supervisor.spec import ChildSpec, SupervisorFlags
 
@@ -79,6 +80,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Journal section."""
     alerter: AlerterConfig = msgspec.field(default_factory=AlerterConfig)
     """Alerter section."""
+    venue: VenueConfig = msgspec.field(default_factory=VenueConfig)
+    """The real venue (``broker = "venue"`` / ``feed.kind = "venue"``)."""
 
     def section(self, child: str) -> dict[str, Any]:
         """Config handed to a child: its typed section, or its spec's ``args``."""
@@ -202,6 +205,7 @@ def load(path: Path | None = None) -> Config:
     if path is not None:
         raw = merge(raw, _read(path))
         source = path
+    _refuse_secrets(raw, source)
     try:
         config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
@@ -210,6 +214,33 @@ def load(path: Path | None = None) -> Config:
         raise ConfigError(f"config error in {source}: key '{key}': {problem}") from exc
     _check(config, source)
     return config
+
+
+def _refuse_secrets(raw: dict[str, Any], source: Path) -> None:
+    """A credential in ``[venue]`` fails the load with where it belongs (not just "unknown key")."""
+    venue = raw.get("venue")
+    if not isinstance(venue, dict):
+        return
+    for key in sorted(set(venue) & SECRET_KEYS):
+        raise ConfigError(
+            f"config error in {source}: key 'venue.{key}': venue credentials never come from a "
+            "config file: set $QUANTFUND_VENUE_KEY / $QUANTFUND_VENUE_SECRET, or the systemd "
+            "credentials 'venue-key' / 'venue-secret' ($CREDENTIALS_DIRECTORY)"
+        )
+
+
+def _check_venue(config: Config, source: Path) -> None:
+    """A tree that trades or watches the venue needs at least one venue symbol."""
+    users = []
+    if config.execution.broker == "venue":
+        users.append('execution.broker = "venue"')
+    if config.orchestrator.feed.kind == "venue":
+        users.append('orchestrator.feed.kind = "venue"')
+    if users and not config.venue.symbols:
+        raise ConfigError(
+            f"config error in {source}: key 'venue.symbols': empty, but "
+            f"{' and '.join(users)} needs at least one market (e.g. [\"BTC/USDT\"])"
+        )
 
 
 def _check(config: Config, source: Path) -> None:
@@ -244,6 +275,7 @@ def _check(config: Config, source: Path) -> None:
             f"children.orchestrator.shutdown_s ({orch.shutdown_s} s), or a drain looks like a stall"
         )
     _check_admin(config.admin, source)
+    _check_venue(config, source)
     if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
         raise ConfigError(
             f"config error in {source}: key 'supervisor.intensity'/'period_s': need "

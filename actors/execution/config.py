@@ -28,8 +28,9 @@ def default_gate() -> GateConfig:
 class ExecutionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Execution settings."""
 
-    broker: Literal["shadow", "paper"] = "shadow"
-    """Broker: ``shadow`` (records, sends nothing) or ``paper`` (a simulated venue)."""
+    broker: Literal["shadow", "paper", "venue"] = "shadow"
+    """Broker: ``shadow`` (records, sends nothing), ``paper`` (a simulated venue) or ``venue``
+    (the real exchange of ``[venue]``, through ccxt)."""
     paper_latency_s: Annotated[float, msgspec.Meta(ge=0)] = 0.05
     """Paper venue: how long an order rests before it fills."""
     paper_slippage_bps: Annotated[float, msgspec.Meta(ge=0)] = 1.0

@@ -12,8 +12,9 @@ Positive = Annotated[float, msgspec.Meta(gt=0)]
 class FeedConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The market-data feed: the seeded simulation, or a replay of a CSV file of OHLCV bars."""
 
-    kind: Literal["sim", "csv"] = "sim"
-    """``sim``: geometric Brownian motion with regime changes; ``csv``: replay ``path``."""
+    kind: Literal["sim", "csv", "venue"] = "sim"
+    """``sim``: geometric Brownian motion with regime changes; ``csv``: replay ``path``;
+    ``venue``: the live market of ``[venue]`` (its ``symbols``), through ccxt."""
     path: str = ""
     """CSV file to replay (``kind = "csv"``), relative to the working directory. Columns:
     ``timestamp`` (epoch seconds or ISO 8601; naive means UTC), ``open``, ``high``, ``low``,

@@ -215,7 +215,10 @@ def make_feed(config: FeedConfig, last_prices: dict[str, float] | None = None) -
     """The feed named by ``config.kind``."""
     if config.kind == "csv":
         return CsvReplayFeed(config, last_prices)
-    return SimulatedFeed(config, last_prices)
+    if config.kind == "sim":
+        return SimulatedFeed(config, last_prices)
+    # Never fall back to simulated prices for a feed meant to be live.
+    raise FeedError(f"feed kind {config.kind!r} is not built by make_feed")
 
 
 def replay(
