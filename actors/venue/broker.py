@@ -1,0 +1,315 @@
+"""The ``venue`` broker: orders at a real exchange through ccxt, exactly once by client order id.
+
+Execution calls it from its actor thread; every call to the exchange runs on the broker's own
+event loop (``LoopThread``) with a deadline. A submit sends the client order id as the venue's
+own (ccxt's unified ``clientOrderId``: ``newClientOrderId`` on Binance). A submit whose answer is
+lost (a timeout, a reset, a 5xx) is never resent: the order stays open here, marked unresolved,
+and ``match`` asks the venue for that client id until it answers. Only once the venue's
+``recvWindow`` has passed since the send can "not found" mean "never accepted": a request still
+in flight after that window is refused by the venue itself. ccxt's own request throttle is off
+(it would queue a halt's cancels 50 ms apart); the venue's limits are kept by the gate's order
+throttle and by honouring ``Retry-After``: while the venue says to wait, nothing is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+from actors._runtime import log
+from actors.execution.broker import BrokerOrder, BrokerReport
+from actors.execution.messages import OrderStatus, Side
+from actors.venue.decode import decode_order
+from actors.venue.errors import VenueBadInput
+from actors.venue.loop import LoopThread
+from actors.venue.rules import PreparedOrder, Rejection, classify, prepare
+
+START_TIMEOUT_S = 30.0
+"""Longest wait for the exchange's markets at start (importing ccxt alone takes seconds)."""
+
+CLIENT_ID_PREFIX = "QF-"
+"""What execution's client order ids start with (``actors.execution.actor.client_order_id``)."""
+
+Factory = Callable[[], Any]
+"""Builds the ccxt exchange (inside the broker's loop: its HTTP session belongs to it)."""
+
+
+class VenueBroker:
+    """A ccxt exchange behind execution's ``Broker`` interface."""
+
+    name = "venue"
+
+    def __init__(
+        self, factory: Factory, *, symbols: list[str], request_timeout_s: float,
+        recv_window_s: float, poll_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Build the exchange on the broker's loop, load its markets, start the poller."""
+        self.symbols = list(symbols)
+        self.timeout = request_timeout_s
+        self.recv_window_s = recv_window_s
+        self.poll_s = poll_s
+        self.clock = clock
+        self.log = log.get("venue")
+        self.io = LoopThread("venue-io")
+        self.ex: Any = self.io.call(self._open(factory), START_TIMEOUT_S)
+        self.symbol_of: dict[str, str] = {}
+        """Client order id -> symbol, for the orders this process sent or looked up."""
+        self.unresolved: dict[str, float] = {}
+        """Client order ids whose submit got no answer -> when it was sent (our clock)."""
+        self.resting: dict[str, float] = {}
+        """Client order ids open at the venue -> filled quantity last reported."""
+        self._reports: queue.SimpleQueue[BrokerReport] = queue.SimpleQueue()
+        """Filled by the poller (the loop's thread), emptied by ``match`` (the actor's)."""
+        self.blocked_until = 0.0
+        self.bad_input = 0
+        """Venue answers refused by the decoders (counted; none changed a position)."""
+        self._poller = self.io.submit(self._poll_forever())
+
+    async def _open(self, factory: Factory) -> Any:
+        ex = factory()
+        await ex.load_markets()
+        missing = [s for s in self.symbols if s not in ex.markets]
+        if missing:
+            await ex.close()
+            raise ValueError(f"[venue] symbols not traded at {ex.id}: {', '.join(missing)}")
+        return ex
+
+    # --- calls ----------------------------------------------------------------------------
+
+    def _call(self, method: str, *args: Any, **params: Any) -> Any:
+        """One exchange call on the loop, within the deadline (raises what ccxt raises)."""
+        return self.io.call(getattr(self.ex, method)(*args, params=params), self.timeout)
+
+    def _note_rate_limit(self, exc: BaseException) -> bool:
+        """A 429/418: wait what the venue says (``Retry-After``), at least a second."""
+        import ccxt
+
+        if not isinstance(exc, ccxt.DDoSProtection):
+            return False
+        headers = getattr(self.ex, "last_response_headers", None) or {}
+        raw = {k.lower(): v for k, v in dict(headers).items()}.get("retry-after", "1")
+        try:
+            wait = max(1.0, float(raw))
+        except ValueError:
+            wait = 1.0
+        self.blocked_until = max(self.blocked_until, self.clock() + wait)
+        self.log.warning("venue_rate_limited", retry_after_s=wait, error=str(exc)[:200])
+        return True
+
+    def _report(self, coid: str, raw: Any) -> BrokerReport:
+        """Our report of a ccxt order, checked (``decode_order``): its cumulative fill and
+        average price. Bad input raises ``VenueBadInput`` (counted) and changes nothing."""
+        self.symbol_of.setdefault(coid, "")
+        try:
+            order = decode_order(raw, known_client_ids=self.symbol_of.keys())
+        except VenueBadInput as exc:
+            self.bad_input += 1
+            self.log.error("venue_bad_input", client_order_id=coid, problem=str(exc)[:300],
+                           count=self.bad_input, action="ignored; no position changed")
+            raise
+        if order.client_order_id != coid:
+            self.bad_input += 1
+            raise VenueBadInput("order.clientOrderId",
+                                f"asked for {coid!r}, the venue answered {order.client_order_id!r}")
+        self.symbol_of[coid] = order.symbol
+        if order.status is OrderStatus.SUBMITTED:
+            self.resting[coid] = order.filled
+        else:
+            self.resting.pop(coid, None)
+        reason = f"venue: {order.venue_status}" if order.status is OrderStatus.REJECTED else ""
+        return BrokerReport(coid, order.status, order.filled,
+                            order.average or order.price or 0.0, reason=reason)
+
+    # --- Broker ---------------------------------------------------------------------------
+
+    def _fit(self, order: BrokerOrder) -> PreparedOrder | BrokerReport:
+        """The order fitted to its market (precision, minimums), or why not: the venue never
+        has to reject what we could have known."""
+        coid = order.client_order_id
+        market = self.ex.markets.get(order.instrument)
+        if market is None:
+            return BrokerReport(coid, OrderStatus.REJECTED,
+                                reason=f"unknown_symbol: {order.instrument} is not traded at "
+                                       f"{self.ex.id}")
+        fitted = prepare(order.side, order.quantity, order.limit_price, market,
+                         amount_to_precision=self.ex.amount_to_precision,
+                         price_to_precision=self.ex.price_to_precision,
+                         reference_price=order.reference_price)
+        if isinstance(fitted, Rejection):
+            return BrokerReport(coid, OrderStatus.REJECTED,
+                                reason=f"{fitted.reason.value}: {fitted.detail}")
+        return fitted
+
+    def submit(self, order: BrokerOrder) -> BrokerReport:
+        """Send once; a lost answer leaves the order open and unresolved, never resent."""
+        coid = order.client_order_id
+        if self.clock() < self.blocked_until:
+            return BrokerReport(coid, OrderStatus.REJECTED,
+                                reason="rate_limited: the venue asked us to wait; not sent")
+        fitted = self._fit(order)
+        if isinstance(fitted, BrokerReport):
+            return fitted
+        self.symbol_of[coid] = order.instrument
+        sent = self.clock()
+        try:
+            placed = self._call(
+                "create_order", order.instrument, "market" if fitted.price is None else "limit",
+                order.side.value.lower(), fitted.quantity, fitted.price, clientOrderId=coid)
+            return self._report(coid, placed)
+        except Exception as exc:  # noqa: BLE001 - classified: definite, or looked up
+            outcome = classify(exc)
+            self._note_rate_limit(exc)
+            if outcome.definite and not isinstance(exc, VenueBadInput):
+                return BrokerReport(coid, OrderStatus.REJECTED,
+                                    reason=f"{outcome.reason.value}: {exc}")
+            self.unresolved[coid] = sent
+            self.log.warning("venue_submit_unresolved", client_order_id=coid,
+                             error=outcome.detail[:300],
+                             action="asking the venue by client order id; never resent")
+            return BrokerReport(coid, OrderStatus.SUBMITTED, reason="status unknown: resolving")
+
+    def lookup(self, client_order_id: str) -> BrokerReport | None:
+        """What the venue knows of an order (None: not there), tried on each symbol we trade
+        when this process has not seen the order (after a restart)."""
+        import ccxt
+
+        known = self.symbol_of.get(client_order_id)
+        for symbol in [known] if known else self.symbols:
+            try:
+                found = self._call("fetch_order", None, symbol, clientOrderId=client_order_id)
+            except ccxt.OrderNotFound:
+                continue
+            self.symbol_of[client_order_id] = symbol
+            return self._report(client_order_id, found)
+        return None
+
+    def cancel(self, client_order_id: str) -> BrokerReport:
+        """Cancel; an order already gone reports what became of it (a cancel racing a fill)."""
+        return self.cancel_all([client_order_id])[0]
+
+    def cancel_all(self, client_order_ids: list[str]) -> list[BrokerReport]:
+        """Cancel several at once (concurrently: a halt's last ack is one round trip away)."""
+        if not client_order_ids:
+            return []
+        return self.io.call(self._cancel_many(client_order_ids), self.timeout * 2)
+
+    async def _cancel_many(self, coids: list[str]) -> list[BrokerReport]:
+        return list(await asyncio.gather(*(self._cancel_one(c) for c in coids)))
+
+    async def _cancel_one(self, coid: str) -> BrokerReport:
+        try:
+            return await self._cancel_or_find(coid)
+        except Exception as exc:  # noqa: BLE001 - reported, and the order stays open here
+            return BrokerReport(coid, OrderStatus.SUBMITTED,
+                                reason=f"cancel not confirmed: {type(exc).__name__}: {exc}")
+
+    async def _cancel_or_find(self, coid: str) -> BrokerReport:
+        import ccxt
+
+        known = self.symbol_of.get(coid)
+        for symbol in [known] if known else self.symbols:
+            try:
+                done = await asyncio.wait_for(
+                    self.ex.cancel_order(None, symbol, params={"clientOrderId": coid}),
+                    self.timeout)
+                return self._report(coid, {**done, "status": done.get("status") or "canceled"})
+            except ccxt.OrderNotFound:
+                pass
+            try:  # gone: filled or cancelled already; say which (a cancel racing a fill)
+                found = await asyncio.wait_for(
+                    self.ex.fetch_order(None, symbol, params={"clientOrderId": coid}),
+                    self.timeout)
+            except ccxt.OrderNotFound:
+                continue
+            return self._report(coid, found)
+        return BrokerReport(coid, OrderStatus.CANCELLED, reason="not at the venue")
+
+    def mark(self, instrument: str, price: float) -> None:
+        """A real venue fills on its own book; our prices change nothing there."""
+
+    def match(self) -> list[BrokerReport]:
+        """What the poller learned since the last call (fills, cancels, resolved submits)."""
+        out: list[BrokerReport] = []
+        while not self._reports.empty():
+            out.append(self._reports.get_nowait())
+        return out
+
+    def positions(self) -> dict[str, float]:
+        """Net filled quantity of our own orders (``CLIENT_ID_PREFIX``), by symbol, as the venue
+        lists them (every order it holds for the symbols we trade).
+
+        Raises:
+            VenueBadInput: An order of ours the venue lists is malformed (nothing is guessed).
+        """
+        net: dict[str, float] = {}
+        for symbol in self.symbols:
+            for raw in self._call("fetch_orders", symbol):
+                coid = str(raw.get("clientOrderId") or "")
+                if not coid.startswith(CLIENT_ID_PREFIX):
+                    continue  # not ours: the reconciliation's business, not our position
+                o = decode_order(raw, known_client_ids={coid})
+                sign = 1.0 if o.side is Side.BUY else -1.0
+                net[symbol] = net.get(symbol, 0.0) + sign * o.filled
+        return {k: v for k, v in net.items() if abs(v) > 1e-12}
+
+    def open_orders(self) -> list[str]:
+        """Client order ids resting at the venue for the symbols we trade."""
+        ids: list[str] = []
+        for symbol in self.symbols:
+            ids += [str(o["clientOrderId"]) for o in self._call("fetch_open_orders", symbol)
+                    if o.get("clientOrderId")]
+        return ids
+
+    def close(self) -> None:
+        """Stop the poller and close the exchange's sessions."""
+        self._poller.cancel()
+        self.io.close(self.ex.close())
+
+    # --- the poller -------------------------------------------------------------------------
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_s)
+            try:
+                await self._poll()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                self._note_rate_limit(exc)
+                self.log.warning("venue_poll_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _poll(self) -> None:
+        import ccxt
+
+        for coid, sent in list(self.unresolved.items()):
+            symbol = self.symbol_of.get(coid, self.symbols[0])
+            try:
+                found = await asyncio.wait_for(
+                    self.ex.fetch_order(None, symbol, params={"clientOrderId": coid}),
+                    self.timeout)
+            except ccxt.OrderNotFound:
+                if self.clock() - sent > self.recv_window_s + self.timeout:
+                    del self.unresolved[coid]
+                    self._reports.put(BrokerReport(
+                        coid, OrderStatus.REJECTED,
+                        reason="venue_lost: not at the venue after its recvWindow: never taken"))
+                continue
+            del self.unresolved[coid]
+            self.log.info("venue_submit_resolved", client_order_id=coid,
+                          status=found.get("status"))
+            self._reports.put(self._report(coid, found))
+        for symbol in {self.symbol_of.get(c, "") for c in self.resting} - {""}:
+            listed = await asyncio.wait_for(self.ex.fetch_open_orders(symbol), self.timeout)
+            still = {str(o.get("clientOrderId")): o for o in listed}
+            for coid, filled in list(self.resting.items()):
+                if self.symbol_of.get(coid) != symbol or coid in self.unresolved:
+                    continue
+                o = still.get(coid)
+                if o is None:  # closed since: ask what became of it
+                    o = await asyncio.wait_for(self.ex.fetch_order(
+                        None, symbol, params={"clientOrderId": coid}), self.timeout)
+                if o is not None and (o.get("status") != "open"
+                                      or float(o.get("filled") or 0.0) > filled):
+                    self._reports.put(self._report(coid, o))
