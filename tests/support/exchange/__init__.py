@@ -1,0 +1,1 @@
+"""A local exchange speaking Binance spot's REST and websocket API, for tests (run: python -m)."""
