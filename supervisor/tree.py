@@ -132,6 +132,9 @@ class Tree:
         section = self.config.section(child.name)
         if child.name == "heartbeat":
             section["heartbeat_interval_s"] = self.config.runtime.heartbeat_interval_s
+        if (child.name == "execution" and self.config.execution.broker == "venue") or (
+                child.name == "orchestrator" and self.config.orchestrator.feed.kind == "venue"):
+            section["venue"] = msgspec.to_builtins(self.config.venue)
         runtime = self.config.runtime
         synchronous = runtime.sqlite_synchronous_by_actor.get(child.name)
         if synchronous is not None:

@@ -94,6 +94,10 @@ def log_json(config: Config) -> bool:
 
 def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     """Run the tree; returns the process exit status (0 only after a clean drain)."""
+    missing = _missing_credential(config)
+    if missing is not None:
+        print(f"quantfund: {missing}", file=sys.stderr)
+        return 2
     json_lines = log_json(config)
     log.configure("supervisor", json_lines=json_lines)
     name_process("supervisor")  # before the zygote forks: it renames itself
@@ -103,6 +107,9 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     # Taken out of the environment before anything forks: only the supervisor talks to systemd.
     notifier = Notifier.from_environ(unset=True)
     modules = tuple(spec.actor.partition(":")[0] for spec in config.children.values())
+    if config.execution.broker == "venue" or config.orchestrator.feed.kind == "venue":
+        # ccxt takes seconds to import: once, in the zygote, not in every (re)started child.
+        modules += ("ccxt.async_support", "ccxt.pro", "actors.venue.broker", "actors.venue.feed")
     # Forked before any ZeroMQ context, thread or event loop exists in this process.
     zygote = Zygote(PRELOAD + modules)
     try:
@@ -111,6 +118,22 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     finally:
         zygote.close()
         _reap_leftovers()
+
+
+def _missing_credential(config: Config) -> str | None:
+    """``broker = "venue"`` refuses to start without its API key and secret: which is missing
+    and where it goes (the environment or systemd credentials, never the config)."""
+    if config.execution.broker != "venue":
+        return None
+    from actors.venue.credentials import load_credentials
+    from actors.venue.errors import MissingCredential
+
+    where = os.environ.get("CREDENTIALS_DIRECTORY")
+    try:
+        load_credentials(os.environ, Path(where) if where else None)
+    except MissingCredential as exc:
+        return str(exc)
+    return None
 
 
 def _reap_leftovers(timeout: float = 2.0) -> None:

@@ -159,6 +159,7 @@ class ExecutionActor(BaseActor):
         self.broker = make_broker(
             cfg.broker, self.state_dir,
             latency_s=cfg.paper_latency_s, slippage_bps=cfg.paper_slippage_bps,
+            venue=cfg.venue,
         )
         if raw is None and (held := self.broker.positions()):
             # No book at all (the file deleted, emptied or replaced) is not a new account: the
@@ -239,10 +240,13 @@ class ExecutionActor(BaseActor):
         return msgspec.msgpack.decode(rows[0][0], type=OrderRecord) if rows else None
 
     def on_stop(self) -> None:
-        """pykka hook: close the state file's read-only connection."""
+        """pykka hook: close the state file's read-only connection and the broker's."""
         if self._db is not None:
             self._db.close()
             self._db = None
+        close = getattr(self.broker, "close", None)
+        if close is not None:
+            close()
 
     # --- intents -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from actors.execution.gate_config import GateConfig
+from actors.venue.config import VenueConfig
 
 
 def default_gate() -> GateConfig:
@@ -43,6 +44,8 @@ class ExecutionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Cash of a new account."""
     equity_every_ticks: Annotated[int, msgspec.Meta(ge=1)] = 10
     """Publish ``EquityUpdated`` every this many price ticks (and after every fill)."""
+    venue: VenueConfig | None = None
+    """The ``[venue]`` section, copied here by the supervisor for ``broker = "venue"``."""
     gate: GateConfig = msgspec.field(default_factory=default_gate)
     """Pre-trade gate limits (``[execution.gate]``; a user file changes single keys of it)."""
     market_price_fallback: Literal["reference", "reject"] = "reference"

@@ -22,12 +22,18 @@ EXCHANGE_OPTIONS: dict[str, dict[str, Any]] = {
 class VenueSettings(Protocol):
     """What of ``VenueConfig`` building an exchange reads."""
 
-    exchange: str
-    sandbox: bool
-    rest_url: str
-    ws_url: str
-    request_timeout_s: float
-    recv_window_ms: int
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def sandbox(self) -> bool: ...
+    @property
+    def rest_url(self) -> str: ...
+    @property
+    def ws_url(self) -> str: ...
+    @property
+    def request_timeout_s(self) -> float: ...
+    @property
+    def recv_window_ms(self) -> int: ...
 
 
 def make_exchange(cfg: VenueSettings, *, key: str = "", secret: str = "",
