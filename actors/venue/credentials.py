@@ -35,8 +35,10 @@ class Credentials:
     """API secret: never printed or logged."""
 
     def __repr__(self) -> str:
-        """Masked: ``Credentials(key='…abcd', secret='***')``."""
-        return f"Credentials(key='…{self.key[-4:]}', secret='***')"
+        """Masked: ``Credentials(key='…abcd', secret='***')`` (a key under 12 characters is
+        masked whole: its last 4 would be most of it)."""
+        shown = f"…{self.key[-4:]}" if len(self.key) >= 12 else "***"
+        return f"Credentials(key='{shown}', secret='***')"
 
     __str__ = __repr__
 

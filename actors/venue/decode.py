@@ -58,7 +58,7 @@ def _num(
         number = float(value)
     except OverflowError:  # an int past float range
         raise VenueBadInput(
-            f"{what}.{key}", f"an integer of {value.bit_length()} bits is out of range"
+            f"{what}.{key}", f"an integer of {int(value).bit_length()} bits is out of range"
         ) from None
     if not math.isfinite(number):
         raise VenueBadInput(f"{what}.{key}", f"{value!r} is not finite")

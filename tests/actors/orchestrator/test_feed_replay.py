@@ -129,3 +129,9 @@ def test_simulated_regimes_are_seeded_and_stressed_blocks_are_wilder() -> None:
     assert calm
     spread = [max(abs(x) for x in xs) for xs in (calm, stressed)]
     assert spread[1] > 2 * spread[0]
+
+
+def test_a_venue_feed_is_never_replaced_by_simulated_prices() -> None:
+    """``kind = "venue"`` is not built by make_feed: it raises, never falls back to ``sim``."""
+    with pytest.raises(FeedError, match="'venue'"):
+        make_feed(FeedConfig(kind="venue"))

@@ -93,3 +93,20 @@ def test_binance_bodies_through_ccxts_own_handler(
                          json.dumps(response), response, {}, "")
     outcome = classify(info.value)
     assert (outcome.reason, outcome.definite) == (reason, definite), type(info.value).__name__
+
+
+def test_a_rehosted_binance_loses_ccxts_spot_table() -> None:
+    """ccxt picks its 299-code spot table only for https://api.binance.com (and testnet) URLs;
+    a rehosted REST URL gets the 134-code general table, and some codes differ: -1004 (server
+    busy) is OperationFailed on binance.com (status unknown) but OperationRejected elsewhere
+    (a definite bad request). The adapter must route the spot table for its rehosted URL."""
+    ex = loaded_binance()
+    response = {"code": -1004, "msg": "Server is busy, please wait and try again"}
+    seen = {}
+    for host in ("https://api.binance.com", "http://127.0.0.1:9100"):
+        with pytest.raises(ce.BaseError) as info:
+            ex.handle_errors(400, "Bad Request", f"{host}/api/v3/order", "POST", {},
+                             json.dumps(response), response, {}, "")
+        seen[host] = classify(info.value)
+    assert not seen["https://api.binance.com"].definite
+    assert seen["http://127.0.0.1:9100"].definite

@@ -51,3 +51,8 @@ def test_the_secret_never_shows_in_repr_or_str() -> None:
         assert "s3cr3t-value" not in text
         assert "AKIAVERYLONGKEY" not in text
         assert "1234" in text
+
+
+def test_a_short_key_is_masked_whole() -> None:
+    """A key too short for a safe suffix shows nothing of itself."""
+    assert repr(Credentials("abcd1234", "s")) == "Credentials(key='***', secret='***')"

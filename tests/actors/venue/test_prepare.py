@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 from binance_fixture import loaded_binance
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.execution.messages import Side
 from actors.venue.rules import PreparedOrder, Rejection, RejectReason, prepare
@@ -83,3 +85,32 @@ def test_a_rounding_that_went_up_is_refused() -> None:
                   price_to_precision=lambda s, v: str(v))
     assert isinstance(out, Rejection)
     assert out.limit == "precision.amount"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    qty=st.floats(min_value=1e-9, max_value=1e5),
+    price=st.one_of(st.none(), st.floats(min_value=1e-4, max_value=1e7)),
+)
+def test_whatever_passes_fits_every_limit(qty: float, price: float | None) -> None:
+    """Any order prepare lets through is rounded down to a whole lot step, on the tick, and
+    inside every amount, price and notional limit of the market; anything else is a Rejection."""
+    ex = _EX
+    market = ex.markets["BTC/USDT"]
+    out = _prep(ex, qty, price, reference_price=65000.0)
+    if isinstance(out, Rejection):
+        assert out.limit
+        return
+    limits = market["limits"]
+    assert out.quantity <= qty
+    steps = out.quantity / market["precision"]["amount"]
+    assert abs(steps - round(steps)) < 1e-6
+    assert limits["amount"]["min"] <= out.quantity <= limits["amount"]["max"]
+    if out.price is not None:
+        ticks = out.price / market["precision"]["price"]
+        assert abs(ticks - round(ticks)) < 1e-6
+        assert limits["price"]["min"] <= out.price <= limits["price"]["max"]
+    assert limits["cost"]["min"] <= out.notional <= limits["cost"]["max"]
+
+
+_EX = loaded_binance()

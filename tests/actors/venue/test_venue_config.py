@@ -84,3 +84,16 @@ def test_a_venue_user_with_no_symbols_fails_the_load(
 def test_empty_symbols_are_fine_when_nothing_uses_the_venue(tmp_path: Path) -> None:
     """Shadow broker and simulated feed do not need venue symbols."""
     assert load(_write(tmp_path, "[venue]\nsymbols = []\n")).venue.symbols == []
+
+
+def test_loading_config_and_the_wire_never_imports_ccxt() -> None:
+    """ccxt takes seconds to import: the supervisor's config load and every child's codec
+    (which registers the venue events) must not pull it in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, supervisor.config, actors.wire; supervisor.config.load(); "
+        "actors.wire.codec(); sys.exit(1 if 'ccxt' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
