@@ -96,7 +96,8 @@ _ANYONE = frozenset(Source)
 
 TRANSITIONS: Mapping[tuple[TradingState, TradingState], frozenset[Source]] = MappingProxyType(
     {
-        (_A, _R): frozenset({Source.OPERATOR, Source.SUPERVISOR}),
+        # The heartbeat's stale-feed rule (``on_feed_stale = "reduce"``) narrows to REDUCING.
+        (_A, _R): frozenset({Source.OPERATOR, Source.SUPERVISOR, Source.HEARTBEAT}),
         (_A, _P): frozenset({Source.OPERATOR, Source.BREAKER}),
         (_A, _H): _ANYONE,
         (_R, _A): frozenset({Source.OPERATOR}),

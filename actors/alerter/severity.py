@@ -140,6 +140,9 @@ RULES: Mapping[str, AlertRule] = {
     "TamperingDetected": AlertRule(_always(Severity.RED)),
     "StateLost": AlertRule(_always(Severity.RED)),
     "StateWriteFailed": AlertRule(_always(Severity.RED)),
+    "FeedStale": AlertRule(_always(Severity.RED)),
+    "FeedFresh": AlertRule(_always(Severity.INFO)),
+    "FeedReconnected": AlertRule(_always(Severity.YELLOW)),
     "AdminCommandReceived": AlertRule(_by_field("command", _ADMIN_SEVERITY)),
     # Degraded, or recovered by itself (a trip that escalated to a halt is RED).
     "BreakerTripped": AlertRule(_breaker_tripped),

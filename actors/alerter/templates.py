@@ -210,6 +210,20 @@ def _state_write_failed(f: _View) -> str:
             f"({f['problem']}). Remedy: {f['remedy']}")
 
 
+def _feed_stale(f: _View) -> str:
+    return (f"market data stale: {f['symbol']} no update for {f['age_s']} s "
+            f"(threshold {f['threshold_s']} s); no orders on it until fresh")
+
+
+def _feed_fresh(f: _View) -> str:
+    return f"market data fresh again: {f['symbol']} after {f['stale_for_s']} s stale"
+
+
+def _feed_reconnected(f: _View) -> str:
+    return (f"market stream {f['symbol']} reconnected after {f['gap_s']} s (attempt "
+            f"{f['attempt']}); updates in the gap are unknown, not filled in")
+
+
 def _admin_command(f: _View) -> str:
     return f"operator {f['command']} by {f['who']}: {f['reason']} -> {f['result']}"
 
@@ -222,6 +236,9 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "TamperingDetected": _tampering,
     "StateLost": _state_lost,
     "StateWriteFailed": _state_write_failed,
+    "FeedStale": _feed_stale,
+    "FeedFresh": _feed_fresh,
+    "FeedReconnected": _feed_reconnected,
     "BreakerTripped": _breaker_tripped,
     "BreakerHalted": _breaker_halted,
     "BreakerReset": _breaker_reset,

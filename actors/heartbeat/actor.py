@@ -34,6 +34,7 @@ from actors.heartbeat import policy, procs
 from actors.heartbeat.config import HangAction, HeartbeatConfig
 from actors.heartbeat.messages import HangDetected, HeartbeatAction, HeartbeatMissed
 from actors.heartbeat.state import BeatRecord, Beats
+from actors.venue.messages import FeedStale
 
 _SIGNALS = {policy.Signal.TERM: signal.SIGTERM, policy.Signal.KILL: signal.SIGKILL}
 _DEAD_PIDS_KEPT = 64
@@ -55,7 +56,7 @@ class HeartbeatActor(BaseActor):
 
     config_type: ClassVar[type[msgspec.Struct] | None] = HeartbeatConfig
     subscriptions: ClassVar[tuple[str, ...]] = (
-        "Heartbeat", "ChildStarted", "ChildTerminated", "TreeStopping",
+        "Heartbeat", "ChildStarted", "ChildTerminated", "TreeStopping", "FeedStale",
     )
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
@@ -118,6 +119,21 @@ class HeartbeatActor(BaseActor):
                 self.pending = None
         elif isinstance(msg, TreeStopping):
             self._stop_acting(f"tree stopping ({msg.source}: {msg.reason})")
+        elif isinstance(msg, FeedStale):
+            self._on_feed_stale(msg)
+
+    def _on_feed_stale(self, msg: FeedStale) -> None:
+        """The stale-state rule for market data: the configured state, with why."""
+        action = self.config.on_feed_stale
+        reason = (f"feed stale: {msg.symbol} had no update for {msg.age_s:.1f} s "
+                  f"(threshold {msg.threshold_s:g} s)")
+        self.log.warning("feed_stale", symbol=msg.symbol, age_s=msg.age_s, action=action)
+        if action == "alert" or self.stopping:
+            return
+        state = "REDUCING" if action == "reduce" else "HALTED"
+        self.beats.actions += 1
+        self.put("beats", self.beats)
+        self.request_trading_state(state, source="heartbeat", reason=reason)
 
     def _on_beat(self, msg: Heartbeat, now: float) -> None:
         if msg.pid in self.dead_pids:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -61,6 +61,11 @@ class HeartbeatConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What to do about a hung or stalled orchestrator: any subset of ``kill``, ``halt``. Both by
     default: the restart brings the loop back, and trading waits for an operator's ``resume``
     (a loop that hung once is suspect)."""
+
+    on_feed_stale: Literal["reduce", "halt", "alert"] = "reduce"
+    """A market-data symbol stale past ``[venue] stale_after_s`` (``FeedStale``): trading goes
+    REDUCING (only exposure-reducing orders), HALTED, or it is only alerted. Either way an
+    operator resumes: a feed that went quiet once is checked before trading goes on."""
 
     def __post_init__(self) -> None:
         """A stall timeout within a beat interval would fire between two healthy beats; a hang

@@ -19,10 +19,12 @@ from actors._runtime.spawn import import_actor
 from actors._runtime.trading import TradingState
 from actors.execution.messages import OrderFilled, PriceTick, Side, SubmitOrder
 from actors.orchestrator.config import OrchestratorConfig
-from actors.orchestrator.feed import make_feed
+from actors.orchestrator.feed import Feed, make_feed
 from actors.orchestrator.messages import FeedEnded, SignalRejected, StrategyFailed
 from actors.orchestrator.strategy import Bar, StrategyContext, check_signal
 from actors.orchestrator.strategy import SignalRejected as BadSignal
+from actors.venue.config import VenueConfig
+from actors.venue.messages import FeedFresh, FeedReconnected, FeedStale
 
 
 class LoopState(msgspec.Struct):
@@ -50,7 +52,8 @@ class OrchestratorActor(BaseActor):
         raw = snapshot.get("loop")
         self.loop = msgspec.msgpack.decode(raw, type=LoopState) if raw else LoopState()
         self.iterations = self.loop.iterations
-        self.feed = make_feed(cfg.feed, self.loop.prices)
+        self.feed: Feed = (self._venue_feed(cfg) if cfg.feed.kind == "venue"
+                           else make_feed(cfg.feed, self.loop.prices))
         self.strategy = import_actor(cfg.strategy)(**cfg.strategy_params)
         self.strategy.restore(self.loop.strategy)
         self.draining = False
@@ -59,6 +62,44 @@ class OrchestratorActor(BaseActor):
         reader = HaltsReader(self.state_dir)
         self.trading_gate.restore(reader.state()[0])
         reader.close()
+
+    @staticmethod
+    def _venue_feed(cfg: OrchestratorConfig) -> Feed:
+        """Live tickers of ``[venue]``'s symbols (public streams: no credentials needed)."""
+        from actors.venue.exchange import make_exchange
+        from actors.venue.feed import VenueFeed
+
+        venue = cfg.venue or VenueConfig()
+        return VenueFeed(
+            lambda: make_exchange(venue, streaming=True), symbols=list(venue.symbols),
+            stale_after_s=venue.stale_after_s, backoff_min_s=venue.reconnect_backoff_min_s,
+            backoff_max_s=venue.reconnect_backoff_max_s,
+        )
+
+    def _feed_health(self) -> None:
+        """Publish what the live feed says of itself: stale, fresh again, reconnected."""
+        changes = getattr(self.feed, "changes", None)
+        if changes is None:
+            return
+        venue = self.config.venue or VenueConfig()
+        turned, back = changes()
+        for c in turned:
+            if c.stale:
+                self.publish(FeedStale(symbol=c.symbol, age_s=c.age_s,
+                                       threshold_s=venue.stale_after_s,
+                                       exchange_ts_age_s=c.exchange_age_s or 0.0))
+            else:
+                self.publish(FeedFresh(symbol=c.symbol, stale_for_s=c.stale_for_s))
+        for r in back:
+            self.publish(FeedReconnected(attempt=r.attempt, gap_s=r.gap_s,
+                                         missed_updates_unknown=True, symbol=r.symbol,
+                                         error=r.error))
+
+    def on_stop(self) -> None:
+        """pykka hook: close a live feed's connections."""
+        close = getattr(self.feed, "close", None)
+        if close is not None:
+            close()
 
     def summary(self) -> Summary:
         """Iterations, intents and the trading state as restored."""
@@ -82,6 +123,7 @@ class OrchestratorActor(BaseActor):
         st.iterations += 1
         self.iterations = st.iterations
         stepped = self.feed.step(st.iterations, now)
+        self._feed_health()
         if stepped is None:
             # The loop goes on (it is alive, and says so in its beats); there is nothing to trade.
             if not st.feed_ended:

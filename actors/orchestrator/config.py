@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from actors.venue.config import VenueConfig
+
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 
 
@@ -50,3 +52,5 @@ class OrchestratorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """Strategy plugin as ``module:Class``."""
     strategy_params: dict[str, Any] = msgspec.field(default_factory=dict)
     """Keyword arguments for the strategy's constructor."""
+    venue: VenueConfig | None = None
+    """The ``[venue]`` section, copied here by the supervisor for ``feed.kind = "venue"``."""

@@ -36,6 +36,10 @@ class FeedReconnected(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Seconds without a stream."""
     missed_updates_unknown: bool
     """True: updates may have been missed in the gap (state is resynced, not assumed)."""
+    symbol: str = ""
+    """The stream that came back (one per symbol)."""
+    error: str = ""
+    """What dropped it."""
 
 
 class VenueReconciled(Event, frozen=True, forbid_unknown_fields=True, tag=True):

@@ -20,12 +20,13 @@ from supervisor.trading_state import (
 )
 
 A, R, P, H = TradingState.ACTIVE, TradingState.REDUCING, TradingState.PAUSED, TradingState.HALTED
-OP, BR, HB, SV, HS = (
+OP, BR, HB, SV, HS, EX = (
     Source.OPERATOR,
     Source.BREAKER,
     Source.HEARTBEAT,
     Source.SUPERVISOR,
     Source.HALTS_STORE,
+    Source.EXECUTION,
 )
 
 # Written out by hand from DESIGN.md section 4 and the kill-switch brief, not read from the
@@ -33,6 +34,7 @@ OP, BR, HB, SV, HS = (
 EXPECTED_ALLOWED: set[tuple[TradingState, TradingState, Source]] = {
     (A, R, OP),
     (A, R, SV),
+    (A, R, HB),  # the heartbeat's stale-feed rule (on_feed_stale = "reduce")
     (A, P, OP),
     (A, P, BR),
     (A, H, OP),
@@ -40,6 +42,7 @@ EXPECTED_ALLOWED: set[tuple[TradingState, TradingState, Source]] = {
     (A, H, HB),
     (A, H, SV),
     (A, H, HS),
+    (A, H, EX),  # execution's positions differ from the venue's after reconciliation
     (R, A, OP),
     (R, P, OP),
     (R, P, BR),
@@ -48,6 +51,7 @@ EXPECTED_ALLOWED: set[tuple[TradingState, TradingState, Source]] = {
     (R, H, HB),
     (R, H, SV),
     (R, H, HS),
+    (R, H, EX),
     (P, A, OP),
     (P, A, BR),
     (P, R, OP),
@@ -56,6 +60,7 @@ EXPECTED_ALLOWED: set[tuple[TradingState, TradingState, Source]] = {
     (P, H, HB),
     (P, H, SV),
     (P, H, HS),
+    (P, H, EX),
     (H, A, OP),
     (H, R, OP),
 }
@@ -92,8 +97,8 @@ def test_refused_transition_raises(triple: tuple[TradingState, TradingState, Sou
 
 
 def test_matrix_is_complete() -> None:
-    """The two parametrized lists cover all 4 x 4 x 5 triples, so no case goes untested."""
-    assert len(ALLOWED) + len(REFUSED) == 4 * 4 * 5
+    """The two parametrized lists cover all 4 x 4 x 6 triples, so no case goes untested."""
+    assert len(ALLOWED) + len(REFUSED) == 4 * 4 * 6
 
 
 @pytest.mark.parametrize("state", list(TradingState), ids=lambda s: s.value)
@@ -144,6 +149,7 @@ def test_source_raw_values() -> None:
         "heartbeat",
         "supervisor",
         "halts_store",
+        "execution",
     ]
 
 
