@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     verbs = grp.add_subparsers(dest="verb", required=True)
     _dirs(verbs.add_parser("check", help="check every store offline (integrity, rows, chains, "
                            "halts against journal); exit 0 only if all hold"), json_flag=True)
+    grp = sub.add_parser("shadow", help="what shadow mode recorded")
+    verbs = grp.add_subparsers(dest="verb", required=True)
+    rep = verbs.add_parser("report", help="orders recorded (none sent), the market then, and "
+                           "what each would have cost 1/10/60 s later")
+    _dirs(rep)
+    rep.add_argument("--since", help="epoch seconds or ISO 8601 (UTC when naive)")
+    rep.add_argument("--json", action="store_true", help="machine-readable output")
     _drill_parser(sub)
     return p
 
@@ -95,14 +102,19 @@ def main(argv: list[str] | None = None) -> int:
             return _operator(args.command, args.reason, dirs, args.json, args.timeout)
         if args.command == "drill":
             return _drill(args, config, dirs)
-        return _offline(args.command, dirs.state, list(config.children), args.json)
+        return _offline(args, dirs.state, list(config.children))
     except (SupervisorError, EndpointError) as exc:
         print(f"quantfund: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _offline(command: str, state_dir: Path, stores: list[str], as_json: bool) -> int:
+def _offline(args: argparse.Namespace, state_dir: Path, stores: list[str]) -> int:
     """The commands that read the state directory's files, with no tree needed."""
+    command, as_json = args.command, args.json
+    if command == "shadow":
+        from supervisor.shadow_report import report
+
+        return report(state_dir, args.since, as_json)
     if command == "state":
         return _state_check(state_dir, stores, as_json)
     verify = _halts_verify if command == "halts" else _journal_verify

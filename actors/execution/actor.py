@@ -43,6 +43,8 @@ from actors.execution import gate
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.brokers import make_broker
 from actors.execution.config import ExecutionConfig
+from actors.execution.markouts import KEY_PREFIX as MARKOUT_KEY
+from actors.execution.markouts import Markouts, ShadowRecord
 from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
@@ -155,6 +157,7 @@ class ExecutionActor(BaseActor):
                     self._legacy_final.append(order)
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
+        self.markouts = Markouts()
         self.last_ts = 0.0
         self.broker = make_broker(
             cfg.broker, self.state_dir,
@@ -354,6 +357,8 @@ class ExecutionActor(BaseActor):
             self._book_fill(order, report)
         if report.status in (OrderStatus.FILLED, OrderStatus.RECORDED):
             order.status = report.status
+            if report.status is OrderStatus.RECORDED:
+                self._record_shadow(order, report)
         elif report.status is OrderStatus.CANCELLED:
             self._close(order, OrderStatus.CANCELLED, report.reason or "cancelled at the broker")
             return
@@ -363,6 +368,18 @@ class ExecutionActor(BaseActor):
         else:
             order.status = report.status
         self._save(order)
+
+    def _record_shadow(self, order: OrderRecord, report: BrokerReport) -> None:
+        """Keep a shadow order with the market of this moment, and mark it against the
+        prices that follow (``quantfund shadow report``)."""
+        rec = ShadowRecord(
+            client_order_id=order.client_order_id, instrument=order.instrument,
+            side=order.side, quantity=order.quantity, price=report.fill_price,
+            market=self.prices.get(order.instrument, report.fill_price),
+            at=self.last_ts or self.clock().wall,
+        )
+        self.put(MARKOUT_KEY + rec.client_order_id, rec)
+        self.markouts.add(rec)  # one that gives way is kept as written, without later marks
 
     def _bad_report(self, order: OrderRecord, what: str) -> None:
         """A broker report that cannot be true: counted and said, never booked."""
@@ -493,6 +510,8 @@ class ExecutionActor(BaseActor):
         if isinstance(msg, PriceTick):
             self.prices[msg.instrument] = msg.price
             self.last_ts = msg.ts
+            for rec in self.markouts.on_price(msg.instrument, msg.price, msg.ts):
+                self.put(MARKOUT_KEY + rec.client_order_id, rec)
             self.broker.mark(msg.instrument, msg.price)
             self._match()
             self.book.ticks += 1
