@@ -91,3 +91,15 @@ def test_cli_reports_config_error_without_a_traceback(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "supervisor.bogus" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("name", ["local-exchange-shadow", "local-exchange-venue"])
+def test_the_documented_venue_examples_load(name: str) -> None:
+    """The README's two venue commands use these files: they load, on a venue feed, with
+    the broker each promises, and carry no credential."""
+    path = Path(__file__).parents[2] / "config" / "examples" / f"{name}.toml"
+    cfg = config_mod.load(path)
+    assert cfg.orchestrator.feed.kind == "venue"
+    assert cfg.execution.broker == ("shadow" if name.endswith("shadow") else "venue")
+    assert cfg.venue.rest_url.startswith("http://127.0.0.1")
+    assert "secret" not in path.read_text().split("[venue]")[1].split("[")[0]
