@@ -61,19 +61,25 @@ class Crossover:
 class EveryN:
     """Alternates buy and sell every ``every`` iterations (tests and benchmarks: constant flow)."""
 
-    def __init__(self, every: int = 1, quantity: float = 1.0, side: str = "") -> None:
+    def __init__(self, every: int = 1, quantity: float = 1.0, side: str = "",
+                 limit_offset_pct: float = 0.0) -> None:
         """Trade every ``every`` iterations; ``side`` ("BUY" or "SELL") trades that side only
-        (a position that only grows: tests that need the book to move one way)."""
+        (a position that only grows: tests that need the book to move one way);
+        ``limit_offset_pct`` > 0 sends limit orders that far from the price, on the passive
+        side (orders that rest at a venue: tests of cancels and halts)."""
         self.every = every
         self.quantity = quantity
         self.only = Side(side) if side else None
+        self.offset = limit_offset_pct / 100
 
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> list[Signal]:
         """One signal per instrument every ``every`` iterations."""
         if bar.iteration % self.every:
             return []
         side = self.only or (Side.BUY if (bar.iteration // self.every) % 2 else Side.SELL)
-        return [Signal(i, side, self.quantity) for i in bar.prices]
+        away = -self.offset if side is Side.BUY else self.offset
+        return [Signal(i, side, self.quantity, p * (1 + away) if self.offset else None)
+                for i, p in bar.prices.items()]
 
     def state(self) -> dict[str, Any]:
         """Stateless."""
