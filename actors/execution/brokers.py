@@ -46,5 +46,5 @@ def _venue(cfg: VenueConfig) -> Broker:
     return VenueBroker(
         lambda: make_exchange(cfg, key=creds.key, secret=creds.secret),
         symbols=list(cfg.symbols), request_timeout_s=cfg.request_timeout_s,
-        recv_window_s=cfg.recv_window_ms / 1000,
+        recv_window_s=cfg.recv_window_ms / 1000, weight_limit=cfg.request_weight_per_minute,
     )

@@ -33,6 +33,10 @@ START_TIMEOUT_S = 30.0
 CLIENT_ID_PREFIX = "QF-"
 """What execution's client order ids start with (``actors.execution.actor.client_order_id``)."""
 
+POLL_WEIGHT_SHARE = 0.5
+"""Past this share of the venue's weight per minute the poller scans no resting orders (it still
+resolves lost submits): orders and a halt's cancels must never find the budget spent."""
+
 Factory = Callable[[], Any]
 """Builds the ccxt exchange (inside the broker's loop: its HTTP session belongs to it)."""
 
@@ -44,7 +48,7 @@ class VenueBroker:
 
     def __init__(
         self, factory: Factory, *, symbols: list[str], request_timeout_s: float,
-        recv_window_s: float, poll_s: float = 0.25,
+        recv_window_s: float, poll_s: float = 1.0, weight_limit: int = 1200,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Build the exchange on the broker's loop, load its markets, start the poller."""
@@ -52,6 +56,8 @@ class VenueBroker:
         self.timeout = request_timeout_s
         self.recv_window_s = recv_window_s
         self.poll_s = poll_s
+        self.weight_limit = weight_limit
+        """The venue's request weight per minute (Binance spot publishes 1200 per IP)."""
         self.clock = clock
         self.log = log.get("venue")
         self.io = LoopThread("venue-io")
@@ -88,7 +94,7 @@ class VenueBroker:
         """A 429/418: wait what the venue says (``Retry-After``), at least a second."""
         import ccxt
 
-        if not isinstance(exc, ccxt.DDoSProtection):
+        if not isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
             return False
         headers = getattr(self.ex, "last_response_headers", None) or {}
         raw = {k.lower(): v for k, v in dict(headers).items()}.get("retry-after", "1")
@@ -99,6 +105,16 @@ class VenueBroker:
         self.blocked_until = max(self.blocked_until, self.clock() + wait)
         self.log.warning("venue_rate_limited", retry_after_s=wait, error=str(exc)[:200])
         return True
+
+    def _weight_used(self) -> int | None:
+        """The request weight the venue says we used this minute (Binance's
+        ``X-MBX-USED-WEIGHT-1M``), None where the venue does not say."""
+        headers = getattr(self.ex, "last_response_headers", None) or {}
+        raw = {k.lower(): v for k, v in dict(headers).items()}.get("x-mbx-used-weight-1m")
+        try:
+            return None if raw is None else int(raw)
+        except ValueError:
+            return None
 
     def _report(self, coid: str, raw: Any) -> BrokerReport:
         """Our report of a ccxt order, checked (``decode_order``): its cumulative fill and
@@ -201,9 +217,14 @@ class VenueBroker:
         return list(await asyncio.gather(*(self._cancel_one(c) for c in coids)))
 
     async def _cancel_one(self, coid: str) -> BrokerReport:
+        if self.clock() < self.blocked_until:  # more requests would only lengthen a ban
+            return BrokerReport(coid, OrderStatus.SUBMITTED,
+                                reason="cancel not sent: the venue asked us to wait "
+                                       f"{self.blocked_until - self.clock():.1f} s more")
         try:
             return await self._cancel_or_find(coid)
         except Exception as exc:  # noqa: BLE001 - reported, and the order stays open here
+            self._note_rate_limit(exc)
             return BrokerReport(coid, OrderStatus.SUBMITTED,
                                 reason=f"cancel not confirmed: {type(exc).__name__}: {exc}")
 
@@ -283,6 +304,9 @@ class VenueBroker:
     async def _poll(self) -> None:
         import ccxt
 
+        if self.clock() < self.blocked_until:
+            return  # told to wait: asking again would only lengthen it
+
         for coid, sent in list(self.unresolved.items()):
             symbol = self.symbol_of.get(coid, self.symbols[0])
             try:
@@ -300,6 +324,9 @@ class VenueBroker:
             self.log.info("venue_submit_resolved", client_order_id=coid,
                           status=found.get("status"))
             self._reports.put(self._report(coid, found))
+        used = self._weight_used()
+        if used is not None and used > POLL_WEIGHT_SHARE * self.weight_limit:
+            return  # orders and cancels need the rest of the minute's weight more than a scan
         for symbol in {self.symbol_of.get(c, "") for c in self.resting} - {""}:
             listed = await asyncio.wait_for(self.ex.fetch_open_orders(symbol), self.timeout)
             still = {str(o.get("clientOrderId")): o for o in listed}

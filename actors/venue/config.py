@@ -56,6 +56,9 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A REST call not answered within this is a timeout (its order's status is then unknown)."""
     recv_window_ms: Annotated[int, msgspec.Meta(gt=0, le=60_000)] = 5000
     """A signed request older than this at the venue is refused (Binance ``recvWindow``)."""
+    request_weight_per_minute: Annotated[int, msgspec.Meta(gt=0)] = 1200
+    """The venue's published request-weight limit (Binance spot: 1200 per minute per IP); the
+    broker's polling stays under half of it, leaving the rest to orders and cancels."""
     rate_limit_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.8
     """The gate's order throttle is kept below this fraction of the venue's published limit."""
     reconcile_every_s: Positive = 30.0

@@ -1,4 +1,5 @@
-"""The local Binance-spot exchange as ccxt sees it: a real process, unmodified ccxt, real sockets."""
+"""The local Binance-spot exchange as ccxt sees it: a real process, unmodified ccxt, real
+sockets."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def test_ccxt_loads_markets_with_precision_and_limits(exch: ExchangeProcess) -> 
     async def go(ex):
         return await ex.load_markets()
     m = run(go, exch)["BTC/USDT"]
-    assert m["spot"] and m["active"] and m["id"] == "BTCUSDT"
+    assert m["spot"]
+    assert m["active"]
+    assert m["id"] == "BTCUSDT"
     assert m["precision"]["price"] == 0.01
     assert m["precision"]["amount"] == 0.00001
     assert m["limits"]["amount"] == {"min": 0.00001, "max": 9000.0}
@@ -55,12 +58,17 @@ def test_create_fetch_cancel_by_client_id(exch: ExchangeProcess) -> None:
         after = await ex.fetch_balance()
         return o, got, bal, opens, cancelled, after
     o, got, bal, opens, cancelled, after = run(go, exch)
-    assert o["clientOrderId"] == "a1" and o["status"] == "open"
-    assert got["id"] == o["id"] and got["price"] == 40000 and got["amount"] == 0.01
-    assert bal["USDT"]["used"] == 400.0 and bal["USDT"]["free"] == 99600.0
+    assert o["clientOrderId"] == "a1"
+    assert o["status"] == "open"
+    assert got["id"] == o["id"]
+    assert got["price"] == 40000
+    assert got["amount"] == 0.01
+    assert bal["USDT"]["used"] == 400.0
+    assert bal["USDT"]["free"] == 99600.0
     assert [x["id"] for x in opens] == [o["id"]]
     assert cancelled["status"] == "canceled"
-    assert after["USDT"]["free"] == 100000.0 and after["USDT"]["used"] == 0.0
+    assert after["USDT"]["free"] == 100000.0
+    assert after["USDT"]["used"] == 0.0
     assert exch.control("orders")["client_ids"] == {"a1": 1}
 
 
@@ -73,15 +81,18 @@ def test_partial_fills_on_price_steps(exch: ExchangeProcess) -> None:
         return (await ex.fetch_order(None, "BTC/USDT", {"origClientOrderId": "p1"}),
                 await ex.fetch_my_trades("BTC/USDT"))
     o = run(place, exch)
-    assert o["status"] == "open" and o["filled"] == 0
+    assert o["status"] == "open"
+    assert o["filled"] == 0
     exch.control("price", {"symbol": "BTC/USDT", "price": 48990})
     mid, trades = run(check, exch)
-    assert mid["status"] == "open" and mid["filled"] == 0.01
+    assert mid["status"] == "open"
+    assert mid["filled"] == 0.01
     assert exch.control("orders")["orders"][0]["status"] == "PARTIALLY_FILLED"
     exch.control("price", {"symbol": "BTC/USDT", "price": 48980})
     exch.control("price", {"symbol": "BTC/USDT", "price": 48970})
     done, trades = run(check, exch)
-    assert done["status"] == "closed" and done["filled"] == 0.03
+    assert done["status"] == "closed"
+    assert done["filled"] == 0.03
     assert len({t["id"] for t in trades}) == 3
     assert all(t["price"] == 49000 and t["amount"] == 0.01 for t in trades)
     assert all(t["takerOrMaker"] == "maker" and t["fee"]["currency"] == "BTC" for t in trades)
@@ -93,7 +104,8 @@ def test_market_order_sweeps_in_several_trades(exch: ExchangeProcess) -> None:
         o = await ex.create_order("BTC/USDT", "market", "buy", 0.025)
         return o, await ex.fetch_my_trades("BTC/USDT"), await ex.fetch_balance()
     o, trades, bal = run(go, exch)
-    assert o["status"] == "closed" and o["filled"] == 0.025
+    assert o["status"] == "closed"
+    assert o["filled"] == 0.025
     assert [t["amount"] for t in trades] == [0.01, 0.01, 0.005]
     assert bal["BTC"]["free"] == pytest.approx(0.025 * 0.999)
 
@@ -112,7 +124,8 @@ def test_binance_errors_become_ccxt_exception_classes(exch: ExchangeProcess) -> 
         base = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
         await catch("symbol", ex.publicGetTicker24hr({"symbol": "NOPEUSDT"}))
         await catch("lot", ex.privatePostOrder({**base, "quantity": "0.000011", "price": "40000"}))
-        await catch("price", ex.privatePostOrder({**base, "quantity": "0.01", "price": "40000.001"}))
+        await catch("price",
+                    ex.privatePostOrder({**base, "quantity": "0.01", "price": "40000.001"}))
         await catch("notional", ex.privatePostOrder({**base, "quantity": "0.0001", "price": "100"}))
         await catch("funds", ex.create_order("BTC/USDT", "limit", "buy", 3, 40000))
         await ex.create_order("BTC/USDT", "limit", "buy", 0.01, 40000, {"clientOrderId": "d1"})
@@ -133,7 +146,8 @@ def test_binance_errors_become_ccxt_exception_classes(exch: ExchangeProcess) -> 
     assert seen["cancel"] is ccxt.OrderNotFound
     assert seen["param"] is ccxt.BadRequest
     stats = exch.control("stats")
-    assert stats["duplicates_rejected"] == 1 and stats["error_-2010"] == 2
+    assert stats["duplicates_rejected"] == 1
+    assert stats["error_-2010"] == 2
 
 
 def test_signature_key_and_timestamp_rejections(exch: ExchangeProcess) -> None:
@@ -148,5 +162,6 @@ def test_signature_key_and_timestamp_rejections(exch: ExchangeProcess) -> None:
     assert "-1022" in run(balance, exch, secret="wrong")[1]
     assert "-2015" in run(balance, exch, key="nobody")[1]
     cls, msg = run(balance, exch, timeDifference=10_000)
-    assert cls is ccxt.InvalidNonce and "-1021" in msg
+    assert cls is ccxt.InvalidNonce
+    assert "-1021" in msg
     assert run(balance, exch)[0] is None

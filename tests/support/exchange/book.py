@@ -238,9 +238,8 @@ class Book:
                 made.append(self._fill(order, touch, self._slice(order), maker=False, now=now))
                 while type_ == "MARKET" and order.remaining > 0:
                     made.append(self._fill(order, touch, self._slice(order), maker=False, now=now))
-        if type_ != "LIMIT" or tif != "GTC":
-            if order.status in OPEN:
-                order.status = "EXPIRED"
+        if (type_ != "LIMIT" or tif != "GTC") and order.status in OPEN:
+            order.status = "EXPIRED"
         if order.status not in OPEN:
             self._release(order)
         return order, made

@@ -25,7 +25,8 @@ TOO_MANY_WEIGHT = Err(
 BANNED = Err(-1003, "Way too much request weight used; IP banned until {until}.", 418)
 TIMESTAMP = Err(-1021, "Timestamp for this request is outside of the recvWindow.")
 BAD_SIGNATURE = Err(-1022, "Signature for this request is not valid.")
-ILLEGAL_CHARS = Err(-1100, "Illegal characters found in parameter '{name}'; legal range is '{legal}'.")
+ILLEGAL_CHARS = Err(
+    -1100, "Illegal characters found in parameter '{name}'; legal range is '{legal}'.")
 MANDATORY = Err(-1102, "Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 NOT_REQUIRED = Err(-1106, "Parameter '{name}' sent when not required.")
 BAD_ORDER_TYPE = Err(-1116, "Invalid orderType.")

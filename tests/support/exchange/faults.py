@@ -66,8 +66,8 @@ class Faults:
         """The faults that fire for this request (each consumed once)."""
         out = []
         for f in self.armed:
-            if f.matches(method, path) and (f.count is None or f.count > 0):
-                if f.probability >= 1.0 or self.rng.random() < f.probability:
+            if f.matches(method, path) and (f.count is None or f.count > 0) and (
+                    f.probability >= 1.0 or self.rng.random() < f.probability):
                     f.fired += 1
                     if f.count is not None:
                         f.count -= 1

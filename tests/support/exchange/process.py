@@ -81,11 +81,12 @@ class ExchangeProcess:
         while True:  # the port may linger a moment
             try:
                 self.start()
-                return
             except RuntimeError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+            else:
+                return
 
     def control(self, what: str, body: dict[str, Any] | None = None,
                 timeout: float = 5.0) -> Any:

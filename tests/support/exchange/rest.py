@@ -30,7 +30,8 @@ def _dec(p: Params, name: str) -> Decimal | None:
     try:
         d = Decimal(v)
     except InvalidOperation:
-        raise errors.BinanceError(errors.ILLEGAL_CHARS, name=name, legal="^([0-9]{1,20})(\\.[0-9]{1,20})?$") from None
+        raise errors.BinanceError(errors.ILLEGAL_CHARS, name=name,
+                                  legal="^([0-9]{1,20})(\\.[0-9]{1,20})?$") from None
     if not d.is_finite():
         raise errors.BinanceError(errors.ILLEGAL_CHARS, name=name, legal="finite")
     return d

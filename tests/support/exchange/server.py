@@ -285,7 +285,8 @@ async def c_price(request: web.Request) -> web.Response:
             await ex.set_price(_sym(body["symbol"]), D(str(body["price"])))
     except errors.BinanceError as e:
         return _json(e.body(), 400)
-    return _json({"symbol": _sym(body["symbol"]), "price": fmt(ex.book.prices[_sym(body["symbol"])])})
+    sym = _sym(body["symbol"])
+    return _json({"symbol": sym, "price": fmt(ex.book.prices[sym])})
 
 
 async def c_step(request: web.Request) -> web.Response:

@@ -58,7 +58,8 @@ def check(
         ts = int(params["timestamp"])
         window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW))
     except ValueError:
-        raise errors.BinanceError(errors.ILLEGAL_CHARS, name="timestamp", legal="^[0-9]{1,20}$") from None
+        raise errors.BinanceError(errors.ILLEGAL_CHARS, name="timestamp",
+                                  legal="^[0-9]{1,20}$") from None
     if window > MAX_RECV_WINDOW or window <= 0:
         raise errors.BinanceError(errors.ILLEGAL_CHARS, name="recvWindow", legal="1..60000")
     if ts >= now_ms + 1000 or now_ms - ts > window:

@@ -40,8 +40,8 @@ class Store:
             book.orders[o.orderId] = o
         for (body,) in self.db.execute("SELECT body FROM trades ORDER BY id"):
             book.trades.append(Trade(**json.loads(body)))
-        book.balances = {a: [Decimal(f), Decimal(lk)]
-                         for a, f, lk in self.db.execute("SELECT asset, free, locked FROM balances")}
+        rows = self.db.execute("SELECT asset, free, locked FROM balances")
+        book.balances = {a: [Decimal(f), Decimal(lk)] for a, f, lk in rows}
         book.client_ids = dict(self.db.execute("SELECT cid, n FROM client_ids").fetchall())
         meta = {k: json.loads(v) for k, v in self.db.execute("SELECT k, v FROM meta")}
         book.next_order_id = meta.get("next_order_id", 1)

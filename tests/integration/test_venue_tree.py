@@ -1,0 +1,148 @@
+"""A whole tree with ``broker = "venue"`` trading against the local exchange (unmodified ccxt
+over real HTTP): orders reach the venue once each, a halt leaves nothing resting there, and
+after the stop execution's positions are the venue's. Without credentials it refuses to start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.exchange.process import ExchangeProcess, local_exchange
+from tests.support.tree import TreeRun
+from tests.support.venue import execution_orders
+
+KEY, SECRET = "test-key", "test-secret"
+
+
+def venue_config(x: ExchangeProcess, strategy_extra: str = "") -> str:
+    """A tree on the simulated feed (BTC/USDT near the exchange's price) sending EveryN's
+    orders to the local exchange."""
+    return f"""
+[venue]
+exchange = "binance"
+rest_url = "{x.base_url}"
+ws_url = "{x.ws_url}"
+symbols = ["BTC/USDT"]
+request_timeout_s = 2.0
+[execution]
+broker = "venue"
+[orchestrator]
+interval_s = 0.05
+strategy = "actors.orchestrator.examples:EveryN"
+[orchestrator.strategy_params]
+every = 2
+quantity = 0.001
+{strategy_extra}
+[orchestrator.feed]
+instruments = ["BTC/USDT"]
+initial_price = 50000.0
+volatility = 0.0005
+[breaker]
+max_consecutive_losses = 1000000
+"""
+
+
+@pytest.fixture
+def exchange(tmp_path: Path) -> Iterator[ExchangeProcess]:
+    """The local exchange at BTC 50000, 100k USDT and 1 BTC in the account."""
+    with local_exchange(tmp_path / "exchange.sqlite", "--prices", "BTC/USDT=50000",
+                        "--symbols", "BTC/USDT", "--balances", "USDT=100000,BTC=1",
+                        "--key", KEY, "--secret", SECRET) as x:
+        yield x
+
+
+def _venue_orders(x: ExchangeProcess) -> list[dict[str, object]]:
+    return list(x.control("orders")["orders"])
+
+
+def test_a_tree_trades_at_the_venue_once_per_order_and_matches_its_positions(
+    tmp_path: Path, exchange: ExchangeProcess, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Orders flow to the venue, none twice; a halt stops them; after the stop execution's
+    net position is the net of its filled orders at the venue."""
+    monkeypatch.setenv("QUANTFUND_VENUE_KEY", KEY)
+    monkeypatch.setenv("QUANTFUND_VENUE_SECRET", SECRET)
+    tree = TreeRun(tmp_path, venue_config(exchange))
+    try:
+        tree.wait_started(timeout=60)
+        deadline = time.monotonic() + 60
+        while len(_venue_orders(exchange)) < 10:
+            assert time.monotonic() < deadline, "no orders reached the venue"
+            time.sleep(0.2)
+        halt = subprocess.run(  # the operator's halt, through the CLI
+            [sys.executable, "-m", "supervisor.cli", "halt", "--reason", "test",
+             "--run-dir", str(tree.run_dir)], capture_output=True, text=True, timeout=30,
+            check=False)
+        assert halt.returncode == 0, halt.stderr
+        time.sleep(1.0)
+        at_halt = len(_venue_orders(exchange))
+        time.sleep(1.0)
+        assert len(_venue_orders(exchange)) == at_halt, "orders reached the venue after a halt"
+        assert not [o for o in _venue_orders(exchange) if o["status"] in ("NEW",
+                                                                          "PARTIALLY_FILLED")]
+    finally:
+        tree.stop()
+    ids = [str(o["clientOrderId"]) for o in _venue_orders(exchange)]
+    assert len(ids) == len(set(ids)), "a client order id reached the venue twice"
+    book, orders = execution_orders(tree.state_dir)
+    assert book is not None
+    mine = {o.client_order_id for o in orders}
+    assert set(ids) <= mine, "an order at the venue execution never wrote"
+    venue_net = sum((1 if o["side"] == "BUY" else -1) * float(str(o["executedQty"]))
+                    for o in _venue_orders(exchange))
+    held = book.portfolio.positions.get("BTC/USDT")
+    assert (held.quantity if held else 0.0) == pytest.approx(venue_net, abs=1e-9)
+
+
+def _halt(tree: TreeRun) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "supervisor.cli", "halt", "--reason", "test",
+         "--run-dir", str(tree.run_dir)], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_halt_leaves_no_order_resting_at_the_venue(
+    tmp_path: Path, exchange: ExchangeProcess, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Limit orders 2 % away rest at the venue; a halt cancels every one of them there (the
+    venue lists none open afterwards) and execution holds none open either."""
+    monkeypatch.setenv("QUANTFUND_VENUE_KEY", KEY)
+    monkeypatch.setenv("QUANTFUND_VENUE_SECRET", SECRET)
+    tree = TreeRun(tmp_path, venue_config(exchange, "limit_offset_pct = 2.0"))
+    resting = ("NEW", "PARTIALLY_FILLED")
+    try:
+        tree.wait_started(timeout=60)
+        deadline = time.monotonic() + 60
+        while sum(o["status"] in resting for o in _venue_orders(exchange)) < 10:
+            assert time.monotonic() < deadline, "no orders rested at the venue"
+            time.sleep(0.2)
+        _halt(tree)
+        deadline = time.monotonic() + 10
+        while left := [o for o in _venue_orders(exchange) if o["status"] in resting]:
+            assert time.monotonic() < deadline, f"still resting after the halt: {left[:3]}"
+            time.sleep(0.1)
+    finally:
+        tree.stop()
+    _book, orders = execution_orders(tree.state_dir)
+    assert not [o for o in orders if o.status.value in ("SUBMITTED", "PENDING_SUBMIT")]
+    assert sum(o.status.value == "CANCELLED" for o in orders) >= 10
+
+
+def test_a_venue_broker_without_credentials_refuses_to_start_naming_which(
+    tmp_path: Path, exchange: ExchangeProcess, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No key in the environment or systemd credentials: exit 2, naming the key and where."""
+    monkeypatch.delenv("QUANTFUND_VENUE_KEY", raising=False)
+    monkeypatch.setenv("QUANTFUND_VENUE_SECRET", SECRET)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    tree = TreeRun(tmp_path, venue_config(exchange))
+    code = tree.wait_exit(timeout=30)
+    out = "".join(tree.raw)
+    assert code == 2, out
+    assert "QUANTFUND_VENUE_KEY" in out
+    assert "venue-key" in out
