@@ -11,7 +11,7 @@ import functools
 import importlib.util
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -59,12 +59,6 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     request_weight_per_minute: Annotated[int, msgspec.Meta(gt=0)] = 1200
     """The venue's published request-weight limit (Binance spot: 1200 per minute per IP); the
     broker's polling stays under half of it, leaving the rest to orders and cancels."""
-    rate_limit_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.8
-    """The gate's order throttle is kept below this fraction of the venue's published limit."""
-    reconcile_every_s: Positive = 30.0
-    """Open orders, fills and balances are compared with the venue this often."""
-    unknown_orders: Literal["cancel", "adopt"] = "cancel"
-    """An open order at the venue that we did not send: cancel it, or adopt it into the book."""
     stale_after_s: Positive = 5.0
     """A symbol with no market update for this long is stale (``FeedStale``); no order on it."""
     reconnect_backoff_min_s: Positive = 0.5

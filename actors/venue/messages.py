@@ -50,9 +50,9 @@ class VenueReconciled(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     open_here: int
     """Orders open in execution's book."""
     adopted: int
-    """Venue orders we did not send, adopted (``unknown_orders = "adopt"``)."""
+    """Venue orders we did not send, adopted into the book."""
     cancelled: int
-    """Venue orders we did not send, cancelled (``unknown_orders = "cancel"``)."""
+    """Venue orders we did not send, cancelled."""
     fills_recovered: int
     """Fills found at the venue that we had not applied (by trade id)."""
     mismatches: list[str]
