@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors._runtime.halts_reader import HALTS_FILE
+from actors.execution.reconcile import position_differences
 from actors.journal.halts_seen import HaltsSeen
 from supervisor import state_files as sf
 from supervisor.errors import HaltsStoreTampered
@@ -104,7 +105,7 @@ def check(state_dir: Path, kv_stores: Sequence[str], *, full: bool = False) -> S
     if "alerter" in kv_stores:
         findings.append(_check_plain(state_dir / sf.OUTBOX_FILE, "outbox", history, full=full))
     if "execution" in kv_stores:
-        findings.append(_check_venue(state_dir, books.get("execution")))
+        findings.append(_check_venue(state_dir, books.get("execution"), full=full))
     return StateReport(findings, history)
 
 
@@ -203,9 +204,11 @@ def _check_journal(state_dir: Path, history: list[str], *, full: bool) -> Findin
                    f"day(s), chain intact, {len(check.anchors)} anchors")
 
 
-def _check_venue(state_dir: Path, execution: sf.KvContents | None) -> Finding:
+def _check_venue(state_dir: Path, execution: sf.KvContents | None, *, full: bool) -> Finding:
     """The paper venue, and execution's book against it: execution must never trade on an
-    empty book while the venue holds positions."""
+    empty book while the venue holds positions. ``full`` (offline): its positions, plus the
+    fills of orders it still holds open (its restart books those), must be the venue's; any
+    other difference means a book lost or restored from an older copy."""
     path = state_dir / sf.VENUE_FILE
     if sf.file_problem(path) == "missing":
         return Finding("paper-venue", str(path), True, "not used")
@@ -217,6 +220,19 @@ def _check_venue(state_dir: Path, execution: sf.KvContents | None) -> Finding:
         held = ", ".join(f"{k} {v:g}" for k, v in sorted(venue.items()))
         return _bad("paper-venue", path,
                     f"the venue holds positions ({held}) but execution's book has none")
+    book = sf.book_positions(execution) if execution is not None else None
+    if full and book is not None and execution is not None:
+        pending = sf.open_order_ids(execution)
+        expected = dict(book)
+        for coid, (instrument, qty) in sf.venue_fills(state_dir).items():
+            if coid in pending:
+                expected[instrument] = expected.get(instrument, 0.0) + qty
+        diffs = position_differences(expected, venue)
+        if diffs:
+            return _bad("paper-venue", path,
+                        f"execution's positions differ from the venue's ({'; '.join(diffs)}), "
+                        "more than its open orders explain: execution.sqlite lost rows or was "
+                        "restored from an older copy")
     return Finding("paper-venue", str(path), True, f"{len(venue)} open position(s)")
 
 

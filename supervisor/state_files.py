@@ -226,6 +226,29 @@ def venue_positions(state_dir: Path) -> dict[str, float]:
     return {k: v for k, v in net.items() if abs(v) > 1e-12}
 
 
+def venue_fills(state_dir: Path) -> dict[str, tuple[str, float]]:
+    """Every filled order at the paper venue: client order id -> (instrument, signed quantity).
+
+    Raises:
+        StoreUnreadable: The venue's file is there but unreadable.
+    """
+    con = open_checked(state_dir / VENUE_FILE, full=False)
+    try:
+        rows = con.execute("SELECT client_order_id, instrument, side, quantity FROM orders "
+                           "WHERE status = 'FILLED'").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise StoreUnreadable(f"orders unreadable: {exc}") from exc
+    finally:
+        con.close()
+    return {str(c): (str(i), (1.0 if str(s).upper() == "BUY" else -1.0) * float(q))
+            for c, i, s, q in rows}
+
+
+def open_order_ids(kv: KvContents) -> set[str]:
+    """Client order ids execution still holds open (its ``order/`` keys: final ones are cold)."""
+    return {k.removeprefix("order/") for k in kv.values if k.startswith("order/")}
+
+
 def book_positions(kv: KvContents) -> dict[str, float] | None:
     """Execution's positions from its ``book`` row; None when it has no book."""
     raw = kv.values.get("book")

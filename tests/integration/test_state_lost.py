@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.admin_messages import CommandReply, HaltRequest, ResumeRequest
+from supervisor.cli import main
 from supervisor.client import request
 from tests.support.tree import TreeRun
 from tests.support.venue import PAPER, venue_total
@@ -117,8 +118,10 @@ def test_an_older_copy_of_executions_store_halts_on_the_positions_mismatch(
             time.sleep(0.1)
     finally:
         first.stop()
+    assert main(["state", "check", "--state-dir", str(first.state_dir)]) == 0
     _drop(first.state_dir / "execution.sqlite")
     shutil.copyfile(copy, first.state_dir / "execution.sqlite")
+    assert main(["state", "check", "--state-dir", str(first.state_dir)]) == 1
     second = TreeRun(tmp_path, ONE_WAY)
     try:
         second.wait_started()
