@@ -14,7 +14,9 @@ from supervisor.admin_messages import CommandReply, HaltRequest, ResumeRequest
 from supervisor.cli import main
 from supervisor.client import request
 from tests.support.tree import TreeRun
-from tests.support.venue import PAPER, venue_total
+from tests.support.venue import PAPER, venue_counts, venue_total
+
+ONE_WAY = PAPER.replace("quantity = 1.0", 'quantity = 0.01\nside = "SELL"')
 
 
 def _drop(path: Path) -> None:
@@ -67,18 +69,17 @@ def test_execution_refuses_to_start_with_no_book_while_the_venue_holds_positions
 ) -> None:
     """Execution's state deleted after fills at the paper venue: it will not trade on an empty
     book; the start fails with one line naming the file and the remedy, no traceback."""
-    first = TreeRun(tmp_path, PAPER)
+    first = TreeRun(tmp_path, ONE_WAY)  # sells only: the fills never net to no position
     try:
         first.wait_started()
         deadline = time.monotonic() + 30
-        while venue_total(first.state_dir) == 0:
-            assert time.monotonic() < deadline, "no order reached the paper venue"
+        while venue_counts(first.state_dir).get("FILLED", 0) == 0:
+            assert time.monotonic() < deadline, "no order filled at the paper venue"
             time.sleep(0.1)
-        time.sleep(1.0)  # paper latency: let some fill
     finally:
         first.stop()
     _drop(first.state_dir / "execution.sqlite")
-    second = TreeRun(tmp_path, PAPER)
+    second = TreeRun(tmp_path, ONE_WAY)
     try:
         line = second.wait_for("state_unreadable", timeout=30)
         assert "execution.sqlite" in line["path"]
@@ -87,9 +88,6 @@ def test_execution_refuses_to_start_with_no_book_while_the_venue_holds_positions
         assert not any("Traceback" in raw for raw in second.raw)
     finally:
         second.stop()
-
-
-ONE_WAY = PAPER.replace("quantity = 1.0", 'quantity = 0.01\nside = "SELL"')
 
 
 def test_an_older_copy_of_executions_store_halts_on_the_positions_mismatch(
