@@ -291,8 +291,8 @@ class Runtime:
             )
             kv, self.seen = await self.store.load()
         except sqlite3.DatabaseError as exc:
-            if unwritable_problem(exc) is not None:  # a read-only or full disk, not a bad file
-                raise StoreUnwritable(path, unwritable_problem(exc) or str(exc)) from exc
+            if (problem := unwritable_problem(exc)) is not None:  # a full disk, not a bad file
+                raise StoreUnwritable(path, problem) from exc
             raise StateUnreadable(path, f"not readable as a database ({exc})",
                                   _UNREADABLE_REMEDY) from exc
         _PHASES["load"] = time.monotonic() - started
@@ -311,9 +311,8 @@ class Runtime:
             raise StateUnreadable(path, f"a row does not decode ({exc})",
                                   _UNREADABLE_REMEDY) from exc
         except sqlite3.DatabaseError as exc:  # a store of the actor's own (the paper venue)
-            if unwritable_problem(exc) is not None:
-                raise StoreUnwritable(self.req.state_dir,
-                                      unwritable_problem(exc) or str(exc)) from exc
+            if (problem := unwritable_problem(exc)) is not None:
+                raise StoreUnwritable(self.req.state_dir, problem) from exc
             raise StateUnreadable(self.req.state_dir, f"a store {self.name} opens is not "
                                   f"readable as a database ({exc})", _UNREADABLE_REMEDY) from exc
         return ref

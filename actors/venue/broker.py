@@ -33,6 +33,8 @@ START_TIMEOUT_S = 30.0
 CLIENT_ID_PREFIX = "QF-"
 """What execution's client order ids start with (``actors.execution.actor.client_order_id``)."""
 
+ORDERS_PAGE = 1000
+"""Orders asked for per page when listing a symbol's history (Binance's most per request)."""
 POLL_WEIGHT_SHARE = 0.5
 """Past this share of the venue's weight per minute the poller scans no resting orders (it still
 resolves lost submits): orders and a halt's cancels must never find the budget spent."""
@@ -96,8 +98,7 @@ class VenueBroker:
 
         if not isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
             return False
-        headers = getattr(self.ex, "last_response_headers", None) or {}
-        raw = {k.lower(): v for k, v in dict(headers).items()}.get("retry-after", "1")
+        raw = self._header("retry-after") or "1"
         try:
             wait = max(1.0, float(raw))
         except ValueError:
@@ -106,11 +107,21 @@ class VenueBroker:
         self.log.warning("venue_rate_limited", retry_after_s=wait, error=str(exc)[:200])
         return True
 
+    def _header(self, name: str) -> str | None:
+        """A header of the venue's last answer (``name`` in lower case), None when absent."""
+        headers = getattr(self.ex, "last_response_headers", None) or {}
+        found = {str(k).lower(): v for k, v in dict(headers).items()}.get(name)
+        return None if found is None else str(found)
+
+    async def _fetch(self, coid: str, symbol: str) -> Any:
+        """The venue's order of client id ``coid`` (raises ``OrderNotFound`` when it has none)."""
+        return await asyncio.wait_for(
+            self.ex.fetch_order(None, symbol, params={"clientOrderId": coid}), self.timeout)
+
     def _weight_used(self) -> int | None:
         """The request weight the venue says we used this minute (Binance's
         ``X-MBX-USED-WEIGHT-1M``), None where the venue does not say."""
-        headers = getattr(self.ex, "last_response_headers", None) or {}
-        raw = {k.lower(): v for k, v in dict(headers).items()}.get("x-mbx-used-weight-1m")
+        raw = self._header("x-mbx-used-weight-1m")
         try:
             return None if raw is None else int(raw)
         except ValueError:
@@ -196,7 +207,7 @@ class VenueBroker:
         known = self.symbol_of.get(client_order_id)
         for symbol in [known] if known else self.symbols:
             try:
-                found = self._call("fetch_order", None, symbol, clientOrderId=client_order_id)
+                found = self.io.call(self._fetch(client_order_id, symbol), self.timeout * 2)
             except ccxt.OrderNotFound:
                 continue
             self.symbol_of[client_order_id] = symbol
@@ -241,9 +252,7 @@ class VenueBroker:
             except ccxt.OrderNotFound:
                 pass
             try:  # gone: filled or cancelled already; say which (a cancel racing a fill)
-                found = await asyncio.wait_for(
-                    self.ex.fetch_order(None, symbol, params={"clientOrderId": coid}),
-                    self.timeout)
+                found = await self._fetch(coid, symbol)
             except ccxt.OrderNotFound:
                 continue
             return self._report(coid, found)
@@ -268,7 +277,7 @@ class VenueBroker:
         """
         net: dict[str, float] = {}
         for symbol in self.symbols:
-            for raw in self._call("fetch_orders", symbol):
+            for raw in self._all_orders(symbol):
                 coid = str(raw.get("clientOrderId") or "")
                 if not coid.startswith(CLIENT_ID_PREFIX):
                     continue  # not ours: the reconciliation's business, not our position
@@ -276,6 +285,18 @@ class VenueBroker:
                 sign = 1.0 if o.side is Side.BUY else -1.0
                 net[symbol] = net.get(symbol, 0.0) + sign * o.filled
         return {k: v for k, v in net.items() if abs(v) > 1e-12}
+
+    def _all_orders(self, symbol: str) -> list[Any]:
+        """Every order the venue holds for ``symbol``, oldest first, a page at a time (a venue
+        lists only the last ``ORDERS_PAGE`` unless asked from an order id on)."""
+        out: list[Any] = []
+        next_id = 1
+        while True:
+            page = self._call("fetch_orders", symbol, None, ORDERS_PAGE, orderId=next_id)
+            out += page
+            if len(page) < ORDERS_PAGE:
+                return out
+            next_id = max(int(o["id"]) for o in page) + 1
 
     def open_orders(self) -> list[str]:
         """Client order ids resting at the venue for the symbols we trade."""
@@ -310,9 +331,7 @@ class VenueBroker:
         for coid, sent in list(self.unresolved.items()):
             symbol = self.symbol_of.get(coid, self.symbols[0])
             try:
-                found = await asyncio.wait_for(
-                    self.ex.fetch_order(None, symbol, params={"clientOrderId": coid}),
-                    self.timeout)
+                found = await self._fetch(coid, symbol)
             except ccxt.OrderNotFound:
                 if self.clock() - sent > self.recv_window_s + self.timeout:
                     del self.unresolved[coid]
@@ -335,8 +354,7 @@ class VenueBroker:
                     continue
                 o = still.get(coid)
                 if o is None:  # closed since: ask what became of it
-                    o = await asyncio.wait_for(self.ex.fetch_order(
-                        None, symbol, params={"clientOrderId": coid}), self.timeout)
+                    o = await self._fetch(coid, symbol)
                 if o is not None and (o.get("status") != "open"
                                       or float(o.get("filled") or 0.0) > filled):
                     self._reports.put(self._report(coid, o))

@@ -140,3 +140,18 @@ def test_a_cancel_racing_a_fill_reports_the_fill(
     [report] = broker.cancel_all([resting.client_order_id])
     assert report.status is OrderStatus.FILLED, report
     assert report.filled_quantity == pytest.approx(0.01)
+
+
+def test_positions_count_every_order_however_many_pages_the_venue_lists(
+    venue: tuple[ExchangeProcess, VenueBroker], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The venue lists a symbol's orders a page at a time (only the latest page unless asked
+    from an order id on): eight fills over pages of three are all in the position, not the last
+    three."""
+    import actors.venue.broker as broker_mod
+
+    _x, broker = venue
+    monkeypatch.setattr(broker_mod, "ORDERS_PAGE", 3)
+    for n in range(8):
+        assert broker.submit(_order(n)).status is OrderStatus.FILLED
+    assert broker.positions()["BTC/USDT"] == pytest.approx(0.08)
