@@ -81,6 +81,8 @@ class AlerterActor(BaseActor):
         "FeedStale",
         "FeedFresh",
         "FeedReconnected",
+        "VenueInputRejected",
+        "VenueRateLimited",
         "AdminCommandReceived",
         "JournalAnchored",
         "ConfigChanged",

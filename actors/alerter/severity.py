@@ -167,6 +167,14 @@ RULES: Mapping[str, AlertRule] = {
     "OrderFilled": AlertRule(
         _always(Severity.INFO), coalesce_window_s=FILLS_WINDOW_S, coalesce_key="instrument"
     ),
+    # The venue answered what could not be true, or asked us to wait: counted, one summary per
+    # window (a broken venue can answer garbage to every poll).
+    "VenueInputRejected": AlertRule(
+        _always(Severity.YELLOW), coalesce_window_s=REJECTION_WINDOW_S, coalesce_key="what"
+    ),
+    "VenueRateLimited": AlertRule(
+        _always(Severity.YELLOW), coalesce_window_s=REJECTION_WINDOW_S, coalesce_key="endpoint"
+    ),
     "BreakerReset": AlertRule(_always(Severity.INFO)),
     "ConfigChanged": AlertRule(_always(Severity.INFO)),
     "JournalAnchored": AlertRule(_always(Severity.INFO)),

@@ -224,6 +224,16 @@ def _feed_reconnected(f: _View) -> str:
             f"{f['attempt']}); updates in the gap are unknown, not filled in")
 
 
+def _venue_input_rejected(f: _View) -> str:
+    return (f"venue answer refused ({f['what']}, {f['count']} since start): {f['detail']}; "
+            "no position changed")
+
+
+def _venue_rate_limited(f: _View) -> str:
+    return (f"venue rate limit on {f['endpoint']}: nothing sent there for "
+            f"{f['retry_after_s']} s")
+
+
 def _admin_command(f: _View) -> str:
     return f"operator {f['command']} by {f['who']}: {f['reason']} -> {f['result']}"
 
@@ -239,6 +249,8 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "FeedStale": _feed_stale,
     "FeedFresh": _feed_fresh,
     "FeedReconnected": _feed_reconnected,
+    "VenueInputRejected": _venue_input_rejected,
+    "VenueRateLimited": _venue_rate_limited,
     "BreakerTripped": _breaker_tripped,
     "BreakerHalted": _breaker_halted,
     "BreakerReset": _breaker_reset,

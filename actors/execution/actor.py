@@ -482,6 +482,8 @@ class ExecutionActor(BaseActor):
             order = self.open.get(report.client_order_id)
             if order is not None:  # a final one takes no report (``_apply_report``)
                 self._apply_report(order, report)
+        for event in self.broker.events():  # refused venue input, rate limits: journaled
+            self.publish(event)
 
     def _cancel_open(self, reason: str) -> None:
         open_orders = [o for o in self.open.values() if o.status is OrderStatus.SUBMITTED]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from actors._runtime.messages import Event
 from actors.execution.messages import OrderStatus, Side
 
 
@@ -64,3 +65,9 @@ class Broker(Protocol):
 
     def open_orders(self) -> list[str]:
         """Client order ids resting at the venue."""
+        ...
+
+    def events(self) -> list[Event]:
+        """What the venue adapter has to say on the bus since the last call (refused input,
+        rate limits); [] for a simulated venue."""
+        ...

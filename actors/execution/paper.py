@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
 
@@ -161,6 +162,10 @@ class PaperVenue:
         return [r[0] for r in self.db.execute(
             "SELECT client_order_id FROM orders WHERE status=?", (OrderStatus.SUBMITTED.value,)
         )]
+
+    def events(self) -> list[Event]:
+        """A simulated venue has nothing to say on the bus."""
+        return []
 
     def close(self) -> None:
         """Close the book."""

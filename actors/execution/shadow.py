@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus
 
@@ -45,4 +46,8 @@ class ShadowBroker:
 
     def open_orders(self) -> list[str]:
         """Nothing rests."""
+        return []
+
+    def events(self) -> list[Event]:
+        """A simulated venue has nothing to say on the bus."""
         return []

@@ -20,11 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from actors._runtime import log
+from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
 from actors.venue.decode import decode_order
 from actors.venue.errors import VenueBadInput
 from actors.venue.loop import LoopThread
+from actors.venue.messages import VenueInputRejected, VenueRateLimited
 from actors.venue.rules import PreparedOrder, Rejection, classify, prepare
 
 START_TIMEOUT_S = 30.0
@@ -63,6 +65,8 @@ class VenueBroker:
         self.clock = clock
         self.log = log.get("venue")
         self.io = LoopThread("venue-io")
+        self.started = clock()
+        """Before this, an earlier process may have sent what the venue has not seen yet."""
         self.ex: Any = self.io.call(self._open(factory), START_TIMEOUT_S)
         self.symbol_of: dict[str, str] = {}
         """Client order id -> symbol, for the orders this process sent or looked up."""
@@ -75,6 +79,8 @@ class VenueBroker:
         self.blocked_until = 0.0
         self.bad_input = 0
         """Venue answers refused by the decoders (counted; none changed a position)."""
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        """Events for execution to publish (refused input, rate limits), from either thread."""
         self._poller = self.io.submit(self._poll_forever())
 
     async def _open(self, factory: Factory) -> Any:
@@ -92,7 +98,7 @@ class VenueBroker:
         """One exchange call on the loop, within the deadline (raises what ccxt raises)."""
         return self.io.call(getattr(self.ex, method)(*args, params=params), self.timeout)
 
-    def _note_rate_limit(self, exc: BaseException) -> bool:
+    def _note_rate_limit(self, exc: BaseException, endpoint: str) -> bool:
         """A 429/418: wait what the venue says (``Retry-After``), at least a second."""
         import ccxt
 
@@ -104,8 +110,37 @@ class VenueBroker:
         except ValueError:
             wait = 1.0
         self.blocked_until = max(self.blocked_until, self.clock() + wait)
-        self.log.warning("venue_rate_limited", retry_after_s=wait, error=str(exc)[:200])
+        self.log.warning("venue_rate_limited", retry_after_s=wait, endpoint=endpoint,
+                         error=str(exc)[:200])
+        self._events.put(VenueRateLimited(retry_after_s=wait, endpoint=endpoint))
         return True
+
+    def _refused(self, what: str, exc: VenueBadInput, coid: str) -> None:
+        """Count and say a venue answer the decoders refused (nothing was booked from it)."""
+        self.bad_input += 1
+        self.log.error("venue_bad_input", client_order_id=coid, problem=str(exc)[:300],
+                       count=self.bad_input, action="ignored; no position changed")
+        self._events.put(VenueInputRejected(what=what, detail=f"{coid}: {exc}"[:500],
+                                            count=self.bad_input))
+
+    def _unparsable(self, exc: BaseException, coid: str) -> bool:
+        """An answer ccxt could not read (a NaN where it wants a number, a truncated body):
+        refused and counted like one our decoders refuse; True when it was one."""
+        import ccxt
+
+        bad = (isinstance(exc, ccxt.BadResponse | ccxt.NullResponse)
+               or (isinstance(exc, ValueError | TypeError | KeyError | ArithmeticError)
+                   and not isinstance(exc, ccxt.BaseError)))
+        if bad:
+            self._refused("order", VenueBadInput("answer", f"{type(exc).__name__}: {exc}"), coid)
+        return bad
+
+    def events(self) -> list[Event]:
+        """What happened at the venue since the last call, for execution to publish."""
+        out: list[Event] = []
+        while not self._events.empty():
+            out.append(self._events.get_nowait())
+        return out
 
     def _header(self, name: str) -> str | None:
         """A header of the venue's last answer (``name`` in lower case), None when absent."""
@@ -134,14 +169,13 @@ class VenueBroker:
         try:
             order = decode_order(raw, known_client_ids=self.symbol_of.keys())
         except VenueBadInput as exc:
-            self.bad_input += 1
-            self.log.error("venue_bad_input", client_order_id=coid, problem=str(exc)[:300],
-                           count=self.bad_input, action="ignored; no position changed")
+            self._refused("order", exc, coid)
             raise
         if order.client_order_id != coid:
-            self.bad_input += 1
-            raise VenueBadInput("order.clientOrderId",
-                                f"asked for {coid!r}, the venue answered {order.client_order_id!r}")
+            wrong = VenueBadInput("order.clientOrderId", f"asked for {coid!r}, the venue "
+                                  f"answered {order.client_order_id!r}")
+            self._refused("order", wrong, coid)
+            raise wrong
         self.symbol_of[coid] = order.symbol
         if order.status is OrderStatus.SUBMITTED:
             self.resting[coid] = order.filled
@@ -189,7 +223,8 @@ class VenueBroker:
             return self._report(coid, placed)
         except Exception as exc:  # noqa: BLE001 - classified: definite, or looked up
             outcome = classify(exc)
-            self._note_rate_limit(exc)
+            self._note_rate_limit(exc, "create_order")
+            self._unparsable(exc, coid)
             if outcome.definite and not isinstance(exc, VenueBadInput):
                 return BrokerReport(coid, OrderStatus.REJECTED,
                                     reason=f"{outcome.reason.value}: {exc}")
@@ -201,7 +236,25 @@ class VenueBroker:
 
     def lookup(self, client_order_id: str) -> BrokerReport | None:
         """What the venue knows of an order (None: not there), tried on each symbol we trade
-        when this process has not seen the order (after a restart)."""
+        when this process has not seen the order (after a restart).
+
+        "Not there" counts only once the venue's ``recvWindow`` (plus our deadline) has passed
+        since this broker started: a submit an earlier process sent just before it died may
+        still be on its way, and the venue refuses it only after that window. Until then a
+        miss is asked again after the wait, once; an order execution then resends or rejects
+        cannot be taken behind its back.
+        """
+        found = self._lookup_once(client_order_id)
+        wait = self.started + self.recv_window_s + self.timeout - self.clock()
+        if found is None and wait > 0:
+            self.log.info("venue_lookup_waits", client_order_id=client_order_id,
+                          wait_s=round(wait, 3), why="a send of the last process may be in "
+                          "flight until the venue's recvWindow has passed")
+            time.sleep(wait)
+            found = self._lookup_once(client_order_id)
+        return found
+
+    def _lookup_once(self, client_order_id: str) -> BrokerReport | None:
         import ccxt
 
         known = self.symbol_of.get(client_order_id)
@@ -235,7 +288,7 @@ class VenueBroker:
         try:
             return await self._cancel_or_find(coid)
         except Exception as exc:  # noqa: BLE001 - reported, and the order stays open here
-            self._note_rate_limit(exc)
+            self._note_rate_limit(exc, "cancel_order")
             return BrokerReport(coid, OrderStatus.SUBMITTED,
                                 reason=f"cancel not confirmed: {type(exc).__name__}: {exc}")
 
@@ -319,30 +372,39 @@ class VenueBroker:
             try:
                 await self._poll()
             except Exception as exc:  # noqa: BLE001 - the next round tries again
-                self._note_rate_limit(exc)
+                self._note_rate_limit(exc, "poll")
                 self.log.warning("venue_poll_failed", error=f"{type(exc).__name__}: {exc}"[:300])
 
-    async def _poll(self) -> None:
+    async def _resolve(self, coid: str, sent: float) -> None:
+        """Ask the venue for a submit that got no answer; "not there" counts only after its
+        ``recvWindow``; an unreadable answer leaves it unresolved (counted, asked again)."""
         import ccxt
 
+        try:
+            found = await self._fetch(coid, self.symbol_of.get(coid, self.symbols[0]))
+            report = self._report(coid, found)
+        except ccxt.OrderNotFound:
+            if self.clock() - sent > self.recv_window_s + self.timeout:
+                del self.unresolved[coid]
+                self._reports.put(BrokerReport(
+                    coid, OrderStatus.REJECTED,
+                    reason="venue_lost: not at the venue after its recvWindow: never taken"))
+            return
+        except VenueBadInput:
+            return  # counted by ``_report``
+        except Exception as exc:
+            if self._unparsable(exc, coid):
+                return
+            raise
+        del self.unresolved[coid]
+        self.log.info("venue_submit_resolved", client_order_id=coid, status=found.get("status"))
+        self._reports.put(report)
+
+    async def _poll(self) -> None:
         if self.clock() < self.blocked_until:
             return  # told to wait: asking again would only lengthen it
-
         for coid, sent in list(self.unresolved.items()):
-            symbol = self.symbol_of.get(coid, self.symbols[0])
-            try:
-                found = await self._fetch(coid, symbol)
-            except ccxt.OrderNotFound:
-                if self.clock() - sent > self.recv_window_s + self.timeout:
-                    del self.unresolved[coid]
-                    self._reports.put(BrokerReport(
-                        coid, OrderStatus.REJECTED,
-                        reason="venue_lost: not at the venue after its recvWindow: never taken"))
-                continue
-            del self.unresolved[coid]
-            self.log.info("venue_submit_resolved", client_order_id=coid,
-                          status=found.get("status"))
-            self._reports.put(self._report(coid, found))
+            await self._resolve(coid, sent)
         used = self._weight_used()
         if used is not None and used > POLL_WEIGHT_SHARE * self.weight_limit:
             return  # orders and cancels need the rest of the minute's weight more than a scan

@@ -74,23 +74,14 @@ class ChaosReport:
         return sum(self.faults.values())
 
 
-class Chaos:
-    """One chaos run in ``tmp``: start, inject, settle, stop, check."""
+class TreeWatch:
+    """The pids and readiness of a tree under a restarter, as the chaos runs see them (needs
+    ``run_dir``, ``restarter``, ``pids`` and ``seen`` on the instance)."""
 
-    def __init__(self, tmp: Path, seed: int, config: str = CONFIG) -> None:
-        """Start the tree under a restarter."""
-        self.tmp = tmp
-        self.state = tmp / "state"
-        self.run_dir = tmp / "run"
-        self.rng = random.Random(seed)
-        self.report = ChaosReport(seed=seed)
-        self.restarter = Restarter(tmp, config)
-        self.pids: dict[str, int] = {}
-        self.stopped: dict[int, float] = {}
-        self.seen: set[int] = set()
-        self.breaker_last: dict[str, float] = {}
-
-    # --- observing -----------------------------------------------------------------------
+    run_dir: Path
+    restarter: Restarter
+    pids: dict[str, int]
+    seen: set[int]
 
     def _status(self, timeout_s: float = 0.5) -> StatusReply | None:
         reply = observe.status(self.run_dir, timeout_s)
@@ -111,6 +102,25 @@ class Chaos:
                 return reply
             time.sleep(0.05)
         raise AssertionError(f"the tree did not come up within {timeout_s} s")
+
+
+class Chaos(TreeWatch):
+    """One chaos run in ``tmp``: start, inject, settle, stop, check."""
+
+    def __init__(self, tmp: Path, seed: int, config: str = CONFIG) -> None:
+        """Start the tree under a restarter."""
+        self.tmp = tmp
+        self.state = tmp / "state"
+        self.run_dir = tmp / "run"
+        self.rng = random.Random(seed)
+        self.report = ChaosReport(seed=seed)
+        self.restarter = Restarter(tmp, config)
+        self.pids: dict[str, int] = {}
+        self.stopped: dict[int, float] = {}
+        self.seen: set[int] = set()
+        self.breaker_last: dict[str, float] = {}
+
+    # --- observing -----------------------------------------------------------------------
 
     def _sample_breaker(self) -> None:
         with contextlib.suppress(Exception):  # a state file mid-creation reads as nothing

@@ -5,66 +5,23 @@ cancels that race fills, and positions as the venue lists them."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from actors.execution.broker import BrokerOrder, BrokerReport
+from actors.execution.broker import BrokerOrder
 from actors.execution.messages import OrderStatus, Side
 from actors.venue.broker import VenueBroker
-from actors.venue.exchange import make_exchange
-from tests.support.exchange.process import ExchangeProcess, local_exchange
-
-KEY, SECRET = "test-key", "test-secret"
-
-
-@dataclass
-class Cfg:
-    rest_url: str
-    ws_url: str
-    exchange: str = "binance"
-    sandbox: bool = False
-    request_timeout_s: float = 1.0
-    recv_window_ms: int = 1000
+from tests.support.exchange.process import ExchangeProcess
+from tests.support.venue_broker import at_venue, order, settle, venue_broker
 
 
 @pytest.fixture
 def venue(tmp_path: Path) -> Iterator[tuple[ExchangeProcess, VenueBroker]]:
     """A local exchange at BTC 50000 with 100k USDT and 1 BTC, and a broker on it."""
-    with local_exchange(tmp_path / "exchange.sqlite", "--prices", "BTC/USDT=50000",
-                        "--symbols", "BTC/USDT", "--balances", "USDT=100000,BTC=1",
-                        "--key", KEY, "--secret", SECRET) as x:
-        cfg = Cfg(rest_url=x.base_url, ws_url=x.ws_url)
-        broker = VenueBroker(lambda: make_exchange(cfg, key=KEY, secret=SECRET),
-                             symbols=["BTC/USDT"], request_timeout_s=cfg.request_timeout_s,
-                             recv_window_s=cfg.recv_window_ms / 1000, poll_s=0.05)
-        try:
-            yield x, broker
-        finally:
-            broker.close()
-
-
-def _order(n: int, side: Side = Side.BUY, qty: float = 0.01,
-           limit: float | None = None) -> BrokerOrder:
-    return BrokerOrder(f"QF-t{n:04d}", "BTC/USDT", side, qty, 50000.0, limit)
-
-
-def _settle(broker: VenueBroker, reports: dict[str, BrokerReport], timeout: float = 10.0,
-            done: Callable[[BrokerReport], bool] = lambda r: r.status is not OrderStatus.SUBMITTED
-            ) -> None:
-    """Drain ``match`` until every order in ``reports`` is final (or ``done``)."""
-    deadline = time.monotonic() + timeout
-    while not all(done(r) for r in reports.values()):
-        assert time.monotonic() < deadline, {c: r for c, r in reports.items() if not done(r)}
-        for r in broker.match():
-            reports[r.client_order_id] = r
-        time.sleep(0.02)
-
-
-def _at_venue(x: ExchangeProcess) -> list[str]:
-    return [o["clientOrderId"] for o in x.control("orders")["orders"]]
+    with venue_broker(tmp_path) as pair:
+        yield pair
 
 
 def test_lost_answers_and_5xx_are_resolved_by_client_id_never_resent(
@@ -79,13 +36,13 @@ def test_lost_answers_and_5xx_are_resolved_by_client_id_never_resent(
     x.fault("http_5xx", count=None, probability=0.1, path="/api/v3/order", method="POST")
     reports = {}
     for n in range(40):
-        o = _order(n, Side.BUY if n % 2 else Side.SELL)
+        o = order(n, Side.BUY if n % 2 else Side.SELL)
         reports[o.client_order_id] = broker.submit(o)
     unresolved = [r for r in reports.values() if "status unknown" in r.reason]
     assert unresolved, "no answer was lost: the faults did not fire"
-    _settle(broker, reports)
+    settle(broker, reports)
     x.control("reset", {})
-    ids = _at_venue(x)
+    ids = at_venue(x)
     assert len(ids) == len(set(ids)), "an order reached the venue twice"
     filled = {c for c, r in reports.items() if r.status is OrderStatus.FILLED}
     assert filled == set(ids), "an order filled at the venue is not filled here, or back"
@@ -100,14 +57,14 @@ def test_rejections_are_typed_and_a_duplicate_is_the_order_itself(
     """Too large for the balance, an unknown symbol, and the same client id sent again while
     it rests: two typed rejections, and the third reports the resting order, not a reject."""
     _x, broker = venue
-    big = broker.submit(_order(1, qty=10.0))
+    big = broker.submit(order(1, qty=10.0))
     assert big.status is OrderStatus.REJECTED
     assert big.reason.startswith("insufficient_balance")
     other = broker.submit(BrokerOrder("QF-t0002", "DOGE/USDT", Side.BUY, 1.0, 1.0, None))
     assert other.reason.startswith("unknown_symbol")
-    resting = broker.submit(_order(3, limit=40000.0))
+    resting = broker.submit(order(3, limit=40000.0))
     assert resting.status is OrderStatus.SUBMITTED
-    again = broker.submit(_order(3, limit=40000.0))
+    again = broker.submit(order(3, limit=40000.0))
     assert again.status is OrderStatus.SUBMITTED, again
 
 
@@ -118,14 +75,14 @@ def test_retry_after_is_kept_nothing_is_sent_while_the_venue_says_wait(
     the two seconds is refused here without a request; after them, orders go again."""
     x, broker = venue
     x.fault("rate_limit", count=1, retry_after=2, path="/api/v3/order", method="POST")
-    first = broker.submit(_order(1))
+    first = broker.submit(order(1))
     assert first.reason.startswith("rate_limited"), first
     sent = x.control("stats")["requests"].get("POST /api/v3/order", 0)
-    second = broker.submit(_order(2))
+    second = broker.submit(order(2))
     assert second.reason.startswith("rate_limited")
     assert x.control("stats")["requests"].get("POST /api/v3/order", 0) == sent
     time.sleep(2.1)
-    assert broker.submit(_order(3)).status is OrderStatus.FILLED
+    assert broker.submit(order(3)).status is OrderStatus.FILLED
 
 
 def test_a_cancel_racing_a_fill_reports_the_fill(
@@ -134,7 +91,7 @@ def test_a_cancel_racing_a_fill_reports_the_fill(
     """A resting buy fills (the price moves through it) before our cancel lands: the cancel
     reports FILLED with the quantity, so the position is booked, not lost."""
     x, broker = venue
-    resting = broker.submit(_order(1, limit=49990.0))
+    resting = broker.submit(order(1, limit=49990.0))
     assert resting.status is OrderStatus.SUBMITTED
     x.control("price", {"symbol": "BTC/USDT", "price": 49900.0})
     [report] = broker.cancel_all([resting.client_order_id])
@@ -153,5 +110,5 @@ def test_positions_count_every_order_however_many_pages_the_venue_lists(
     _x, broker = venue
     monkeypatch.setattr(broker_mod, "ORDERS_PAGE", 3)
     for n in range(8):
-        assert broker.submit(_order(n)).status is OrderStatus.FILLED
+        assert broker.submit(order(n)).status is OrderStatus.FILLED
     assert broker.positions()["BTC/USDT"] == pytest.approx(0.08)

@@ -95,14 +95,16 @@ def test_red_sorts_first() -> None:
     ]
 
 
-def test_only_rejections_bad_bytes_and_fills_are_coalesced() -> None:
-    """Floods come from rejected orders, bad bytes and a busy strategy's fills; every other
-    type alerts one by one."""
+def test_only_rejections_bad_bytes_fills_and_venue_floods_are_coalesced() -> None:
+    """Floods come from rejected orders, bad bytes, a busy strategy's fills and a venue that
+    answers garbage or rate-limits every call; every other type alerts one by one."""
     coalesced = {name for name, rule in RULES.items() if rule.coalesce_window_s is not None}
-    assert coalesced == {"OrderRejected", "BadMessageSeen", "OrderFilled"}
+    assert coalesced == {"OrderRejected", "BadMessageSeen", "OrderFilled", "VenueInputRejected",
+                         "VenueRateLimited"}
     keys = {name: rule.coalesce_key for name, rule in RULES.items() if name in coalesced}
     assert keys == {"OrderRejected": "code", "BadMessageSeen": "socket",
-                    "OrderFilled": "instrument"}
+                    "OrderFilled": "instrument", "VenueInputRejected": "what",
+                    "VenueRateLimited": "endpoint"}
 
 
 def test_event_fields_reads_a_struct() -> None:

@@ -42,6 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--weight-limit", type=int, default=1200)
     p.add_argument("--spread-ticks", type=int, default=2)
     p.add_argument("--max-fill-qty", default="", help="BTC/USDT=0.01,... largest single fill")
+    p.add_argument("--fee-rate", default="0.001", help="commission share of what is received")
     return p.parse_args(argv)
 
 
@@ -63,7 +64,7 @@ async def serve(ns: argparse.Namespace) -> None:
         keys={ns.key: ns.secret},
         balances={k.upper(): Decimal(v) for k, v in _pairs(ns.balances).items()},
         seed=ns.seed, tick_ms=ns.tick_ms, weight_limit=ns.weight_limit,
-        spread_ticks=ns.spread_ticks,
+        spread_ticks=ns.spread_ticks, fee_rate=Decimal(ns.fee_rate),
         max_fill_qty={k.replace("/", "").upper(): Decimal(v)
                       for k, v in _pairs(ns.max_fill_qty).items()},
     )

@@ -1,11 +1,12 @@
-"""Injected faults (drop after accept, delay, 5xx, 429, reset, ws close/pause) and weight limits."""
+"""Injected faults (drop after accept, delay, 5xx, 429, reset, a corrupted answer, ws close/pause)
+and weight limits."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass, field
 
-REQUEST_KINDS = ("drop_after_accept", "delay_ms", "http_5xx", "rate_limit", "reset")
+REQUEST_KINDS = ("drop_after_accept", "delay_ms", "http_5xx", "rate_limit", "reset", "corrupt")
 WS_KINDS = ("ws_close", "ws_pause")
 
 # Binance spot request weights (GET unless noted); anything else weighs 1
@@ -31,6 +32,8 @@ class Fault:
     json_body: bool = False      # http_5xx: 500 with {"code":-1001} instead of a text body
     delay_ms: int = 0            # delay_ms
     retry_after: int = 1         # rate_limit
+    body: str | None = None      # corrupt: this text instead of the answer (after it was done)
+    patch: dict[str, object] | None = None  # corrupt: fields set in the answer (each, if a list)
     id: int = 0
     fired: int = 0
 

@@ -42,9 +42,11 @@ class Exchange:
         weight_limit: int = 1200,
         spread_ticks: int = 2,
         max_fill_qty: dict[str, Decimal] | None = None,
+        fee_rate: Decimal = Decimal("0.001"),
     ) -> None:
         self.book = Book(specs={s.symbol: s for s in specs}, prices=dict(start_prices),
-                         spread_ticks=spread_ticks, max_fill_qty=dict(max_fill_qty or {}))
+                         spread_ticks=spread_ticks, max_fill_qty=dict(max_fill_qty or {}),
+                         fee_rate=fee_rate)
         self.store = store
         if store.fresh():
             self.book.balances = {a: [v, D(0)] for a, v in balances.items()}
@@ -217,7 +219,23 @@ async def api(request: web.Request) -> web.StreamResponse:
     if "drop_after_accept" in kinds:
         ex.counters["dropped_after_accept"] += 1
         return _abort(request)
+    if "corrupt" in kinds:
+        return _corrupt(kinds["corrupt"], result, headers)
     return _json(result, 200, headers)
+
+
+def _corrupt(f: Any, result: Any, headers: dict[str, str]) -> web.Response:
+    """What the venue did, answered wrongly: ``f.body`` verbatim, or ``f.patch`` set in it."""
+    if f.body is not None:
+        return web.Response(text=f.body, status=200, headers=headers,
+                            content_type="application/json")
+    patch = dict(f.patch or {})
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        if isinstance(row, dict):
+            row.update(patch)
+    return web.Response(text=json.dumps(result, allow_nan=True), status=200, headers=headers,
+                        content_type="application/json")
 
 
 async def not_api(request: web.Request) -> web.Response:
