@@ -71,7 +71,7 @@ class Store:
             db.executemany("INSERT OR REPLACE INTO balances VALUES (?, ?, ?)",
                            [(a, str(f), str(lk)) for a, (f, lk) in book.balances.items()])
             db.executemany("INSERT OR REPLACE INTO client_ids VALUES (?, ?)",
-                           list(book.client_ids.items()))
+                           [(c, book.client_ids[c]) for c in sorted(book.dirty_client_ids)])
             meta = {
                 "next_order_id": book.next_order_id,
                 "next_trade_id": book.next_trade_id,
@@ -85,6 +85,7 @@ class Store:
             db.execute("ROLLBACK")
             raise
         book.dirty_orders.clear()
+        book.dirty_client_ids.clear()
         if book.trades:
             self._saved_trade_id = book.trades[-1].id
 
