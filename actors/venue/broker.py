@@ -23,7 +23,7 @@ from actors._runtime import log
 from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
-from actors.venue.decode import decode_order
+from actors.venue.decode import cancel_answer, decode_order
 from actors.venue.errors import VenueBadInput
 from actors.venue.loop import LoopThread
 from actors.venue.messages import VenueInputRejected, VenueRateLimited
@@ -301,7 +301,7 @@ class VenueBroker:
                 done = await asyncio.wait_for(
                     self.ex.cancel_order(None, symbol, params={"clientOrderId": coid}),
                     self.timeout)
-                return self._report(coid, {**done, "status": done.get("status") or "canceled"})
+                return self._report(coid, cancel_answer(done, coid))
             except ccxt.OrderNotFound:
                 pass
             try:  # gone: filled or cancelled already; say which (a cancel racing a fill)

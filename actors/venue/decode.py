@@ -134,6 +134,24 @@ def decode_order(d: object, *, known_client_ids: Collection[str]) -> VenueOrder:
     return order
 
 
+def cancel_answer(d: object, client_order_id: str) -> object:
+    """A cancel's answer as the order it cancelled, for ``decode_order``.
+
+    Binance answers a cancel with the cancel request's own id as ``clientOrderId`` (made up by
+    the venue when none is sent) and the order's as ``origClientOrderId``; ccxt keeps the first.
+    Only when the venue's own answer (``info``) names ``client_order_id`` as the original is the
+    order taken to be ours; an answer with no status is a cancel's (``canceled``). Anything
+    that is not a dict is handed on unchanged, for ``decode_order`` to refuse.
+    """
+    if not isinstance(d, Mapping):
+        return d
+    out = {**d, "status": d.get("status") or "canceled"}
+    info = d.get("info")
+    if isinstance(info, Mapping) and info.get("origClientOrderId") == client_order_id:
+        out["clientOrderId"] = client_order_id
+    return out
+
+
 def decode_trade(d: object) -> VenueTrade:
     """A ccxt trade dict (one fill), checked; the trade id is required (fills reconcile by it)."""
     m = _mapping(d, "trade")

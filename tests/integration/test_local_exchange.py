@@ -4,6 +4,7 @@ sockets."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +166,25 @@ def test_signature_key_and_timestamp_rejections(exch: ExchangeProcess) -> None:
     assert cls is ccxt.InvalidNonce
     assert "-1021" in msg
     assert run(balance, exch)[0] is None
+
+
+def test_stamps_say_when_tickers_went_and_orders_and_cancels_came(
+    exch: ExchangeProcess,
+) -> None:
+    """The benchmarks' clock: a price move returns when its ticker went; an order and its cancel
+    are stamped on arrival (the cancel also when answered), in order; POST forgets them."""
+    before = time.time()
+    moved = exch.control("price", {"symbol": "BTC/USDT", "price": "50001"})
+    assert before <= moved["sent_at"] <= time.time()
+
+    async def go(ex):
+        await ex.create_order("BTC/USDT", "limit", "buy", 0.01, 40000, {"clientOrderId": "s1"})
+        await ex.cancel_order(None, "BTC/USDT", {"clientOrderId": "s1"})
+    run(go, exch)
+    stamps = exch.control("stamps", {})
+    assert moved["sent_at"] < stamps["order_received"]["s1"]
+    assert (stamps["order_received"]["s1"] < stamps["cancel_received"]["s1"]
+            <= stamps["cancel_answered"]["s1"] <= time.time())
+    assert stamps["ticker_sent"]["BTCUSDT"] == moved["sent_at"]
+    assert exch.control("stamps") == {"ticker_sent": {}, "order_received": {},
+                                      "cancel_received": {}, "cancel_answered": {}}

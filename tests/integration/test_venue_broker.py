@@ -85,6 +85,22 @@ def test_retry_after_is_kept_nothing_is_sent_while_the_venue_says_wait(
     assert broker.submit(order(3)).status is OrderStatus.FILLED
 
 
+def test_cancelling_resting_orders_reports_them_cancelled_from_the_answers(
+    venue: tuple[ExchangeProcess, VenueBroker],
+) -> None:
+    """Resting orders cancelled at once are CANCELLED in the cancels' own answers (Binance
+    names each answer by the cancel's id and the order's as origClientOrderId), not left
+    open for the poller to find closed later; no answer counts as bad input."""
+    x, broker = venue
+    resting = [broker.submit(_order(n, limit=45000.0 + n)) for n in range(5)]
+    assert all(r.status is OrderStatus.SUBMITTED for r in resting), resting
+    reports = broker.cancel_all([r.client_order_id for r in resting])
+    assert [r.status for r in reports] == [OrderStatus.CANCELLED] * 5, reports
+    assert [r.client_order_id for r in reports] == [r.client_order_id for r in resting]
+    assert broker.bad_input == 0
+    assert not [o for o in x.control("orders")["orders"] if o["status"] == "NEW"]
+
+
 def test_a_cancel_racing_a_fill_reports_the_fill(
     venue: tuple[ExchangeProcess, VenueBroker],
 ) -> None:

@@ -75,11 +75,23 @@ BALANCE_RESPONSE = {
 """A Binance GET /api/v3/account answer (the part ccxt reads)."""
 
 
+CANCEL_RESPONSE = {
+    "symbol": "BTCUSDT", "origClientOrderId": "qf-intent-1", "orderId": 28, "orderListId": -1,
+    "clientOrderId": "cancelMyOrder1", "transactTime": 1684804350068, "price": "65000.00000000",
+    "origQty": "0.01000000", "executedQty": "0.00400000", "cummulativeQuoteQty": "260.00000000",
+    "status": "CANCELED", "timeInForce": "GTC", "type": "LIMIT", "side": "BUY",
+    "selfTradePreventionMode": "NONE",
+}
+"""A Binance DELETE /api/v3/order answer: ``clientOrderId`` is the cancel request's own id (one
+Binance makes up when none is given), the order's is ``origClientOrderId``."""
+
+
 def parsed(ex: Any) -> dict[str, Any]:
     """Each response above as ccxt's unified dict (what the decoders get)."""
     market = ex.markets["BTC/USDT"]
     return {
         "order": ex.parse_order(ORDER_RESPONSE, market),
+        "cancel": ex.parse_order(CANCEL_RESPONSE, market),
         "trade": ex.parse_trade(TRADE_RESPONSE, market),
         "ticker": ex.parse_ticker(TICKER_RESPONSE, market),
         "balance": ex.parse_balance_custom(BALANCE_RESPONSE, "spot"),

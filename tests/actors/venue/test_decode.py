@@ -7,7 +7,13 @@ import pytest
 from binance_fixture import loaded_binance, parsed
 
 from actors.execution.messages import OrderStatus, Side
-from actors.venue.decode import decode_balance, decode_order, decode_ticker, decode_trade
+from actors.venue.decode import (
+    cancel_answer,
+    decode_balance,
+    decode_order,
+    decode_ticker,
+    decode_trade,
+)
 from actors.venue.errors import UnknownClientOrder, VenueBadInput
 
 KNOWN = {"qf-intent-1"}
@@ -71,6 +77,30 @@ def test_a_client_order_id_we_never_sent_is_its_own_error(
     with pytest.raises(UnknownClientOrder) as info:
         decode_order(d, known_client_ids=KNOWN)
     assert info.value.order.venue_order_id == "28"
+
+
+def test_a_binance_cancel_answer_is_the_order_it_cancelled(valid: dict[str, Any]) -> None:
+    """Binance answers a cancel under the cancel's own client id, the order's in
+    origClientOrderId: read as that order, CANCELLED with what had filled."""
+    with pytest.raises(UnknownClientOrder):  # as ccxt parses it: the cancel's id
+        decode_order(valid["cancel"], known_client_ids=KNOWN)
+    order = decode_order(cancel_answer(valid["cancel"], "qf-intent-1"), known_client_ids=KNOWN)
+    assert (order.client_order_id, order.status, order.filled) == (
+        "qf-intent-1", OrderStatus.CANCELLED, 0.004)
+
+
+def test_a_cancel_answer_for_another_order_stays_unknown(valid: dict[str, Any]) -> None:
+    """A cancel answer whose original id is not the one cancelled is not taken as ours; one
+    without a status is a cancel's; what is not a dict is left for the decoder to refuse."""
+    other = cancel_answer(valid["cancel"], "qf-intent-2")
+    with pytest.raises(UnknownClientOrder):
+        decode_order(other, known_client_ids={"qf-intent-1", "qf-intent-2"})
+    bare = {**valid["order"], "status": None}
+    assert decode_order(cancel_answer(bare, "qf-intent-1"),
+                        known_client_ids=KNOWN).status is OrderStatus.CANCELLED
+    assert cancel_answer("garbage", "qf-intent-1") == "garbage"
+    with pytest.raises(VenueBadInput):
+        decode_order(cancel_answer(None, "qf-intent-1"), known_client_ids=KNOWN)
 
 
 def test_a_ccxt_trade_decodes_and_needs_its_id(valid: dict[str, Any]) -> None:

@@ -41,6 +41,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--balances", default="USDT=100000,BTC=0,ETH=0")
     p.add_argument("--weight-limit", type=int, default=1200)
     p.add_argument("--spread-ticks", type=int, default=2)
+    p.add_argument("--synchronous", default="FULL",
+                   help="SQLite synchronous of the book's file (FULL: an fsync per answer)")
     p.add_argument("--max-fill-qty", default="", help="BTC/USDT=0.01,... largest single fill")
     p.add_argument("--fee-rate", default="0.001", help="commission share of what is received")
     return p.parse_args(argv)
@@ -60,7 +62,7 @@ async def serve(ns: argparse.Namespace) -> None:
         if pts:
             starts[s] = pts[0]
     ex = Exchange(
-        specs=specs, start_prices=starts, paths=paths, store=Store(ns.state),
+        specs=specs, start_prices=starts, paths=paths, store=Store(ns.state, ns.synchronous),
         keys={ns.key: ns.secret},
         balances={k.upper(): Decimal(v) for k, v in _pairs(ns.balances).items()},
         seed=ns.seed, tick_ms=ns.tick_ms, weight_limit=ns.weight_limit,

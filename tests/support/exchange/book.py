@@ -106,6 +106,8 @@ class Book:
     prices: dict[str, Decimal]
     balances: dict[str, list[Decimal]] = field(default_factory=dict)  # asset -> [free, locked]
     orders: dict[int, Order] = field(default_factory=dict)
+    """By orderId, inserted in orderId order (placed in turn, loaded ``ORDER BY id``): scans
+    need no sort, and the newest order with a client id is the last one."""
     trades: list[Trade] = field(default_factory=list)
     client_ids: dict[str, int] = field(default_factory=dict)  # every accepted id -> times
     duplicates: int = 0
@@ -115,6 +117,7 @@ class Book:
     fee_rate: Decimal = D("0.001")
     max_fill_qty: dict[str, Decimal] = field(default_factory=dict)
     dirty_orders: set[int] = field(default_factory=set)
+    dirty_client_ids: set[str] = field(default_factory=set)
     new_trades: list[Trade] = field(default_factory=list)
 
     # -- prices -------------------------------------------------------------------------
@@ -138,7 +141,7 @@ class Book:
         self.prices[spec.symbol] = max(spec.tick, (price // spec.tick) * spec.tick)
         bid, ask = self.bid_ask(spec.symbol)
         made: list[Trade] = []
-        for o in sorted(self.orders.values(), key=lambda o: o.orderId):
+        for o in list(self.orders.values()):  # in orderId order (see ``orders``)
             if o.symbol != spec.symbol or o.status not in OPEN:
                 continue
             limit = D(o.price)
@@ -229,6 +232,7 @@ class Book:
         self.next_order_id += 1
         self.orders[order.orderId] = order
         self.client_ids[client_id] = self.client_ids.get(client_id, 0) + 1
+        self.dirty_client_ids.add(client_id)
         self.dirty_orders.add(order.orderId)
         made: list[Trade] = []
         if crosses:
@@ -298,7 +302,7 @@ class Book:
             if o is not None and o.symbol == spec.symbol:
                 return o
         elif client_id is not None:
-            for o in sorted(self.orders.values(), key=lambda o: -o.orderId):
+            for o in reversed(self.orders.values()):  # newest first (see ``orders``)
                 if o.symbol == spec.symbol and o.clientOrderId == client_id:
                     return o
         else:
@@ -324,5 +328,5 @@ class Book:
         """Open orders, of one symbol or all."""
         if symbol is not None:
             symbol = self.spec(symbol).symbol
-        return [o for o in sorted(self.orders.values(), key=lambda o: o.orderId)
+        return [o for o in self.orders.values()
                 if o.status in OPEN and (symbol is None or o.symbol == symbol)]

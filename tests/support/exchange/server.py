@@ -19,6 +19,7 @@ from tests.support.exchange.book import Book
 from tests.support.exchange.faults import Faults, Weights
 from tests.support.exchange.filters import Spec, fmt
 from tests.support.exchange.prices import Path, Stats
+from tests.support.exchange.stamps import Stamps
 from tests.support.exchange.store import Store
 from tests.support.exchange.streams import Hub
 
@@ -65,6 +66,7 @@ class Exchange:
         self.faults = Faults(rng=random.Random(seed))
         self.hub = Hub(self.snapshot)
         self.requests: Counter[str] = Counter()
+        self.stamps = Stamps()
         self.counters: Counter[str] = Counter(
             orders_accepted=0, orders_rejected=0, duplicates_rejected=0)
         self.update_id = 1
@@ -92,6 +94,7 @@ class Exchange:
         last = self.book.prices[spec.symbol]
         trade_id, self.public_trade_id = self.public_trade_id, self.public_trade_id + 1
         self.stats[spec.symbol].record(now, last, D("0.01"), trade_id)
+        self.stamps.ticker_sent[spec.symbol] = self.stamps.now()
         for channel in ("ticker", "miniTicker", "bookTicker"):
             event = self.snapshot(spec.symbol, channel)
             if event is not None:
@@ -151,9 +154,15 @@ class Exchange:
         return None
 
     async def ticker_loop(self) -> None:
-        """Advance the paths every ``tick_ms`` (0: only on /_control/step)."""
+        """Advance the paths every ``tick_ms`` (0: only on /_control/step), on a schedule: the
+        time a step takes does not slow the rate (one that runs late is followed at once by the
+        next, never by a burst to catch up)."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep((self.tick_ms or 50) / 1000)
+            period = (self.tick_ms or 50) / 1000
+            due = max(due + period, loop.time())
+            await asyncio.sleep(due - loop.time())
             if self.tick_ms > 0:
                 async with self.lock:
                     await self.step()
@@ -177,6 +186,7 @@ async def api(request: web.Request) -> web.StreamResponse:
     method, sub = request.method, request.match_info["tail"]
     key = f"{method} /api/v3/{sub}"
     ex.requests[key] += 1
+    arrived = ex.stamps.now()
     fired = ex.faults.draw(method, request.path)
     kinds = {f.kind: f for f in fired}
     if "reset" in kinds:
@@ -216,6 +226,7 @@ async def api(request: web.Request) -> web.StreamResponse:
     except errors.BinanceError as e:
         ex.counters[f"error_{e.code}"] += 1
         return _json(e.body(), e.status, headers)
+    ex.stamps.request(key, params, arrived)
     if "drop_after_accept" in kinds:
         ex.counters["dropped_after_accept"] += 1
         return _abort(request)
@@ -304,7 +315,8 @@ async def c_price(request: web.Request) -> web.Response:
     except errors.BinanceError as e:
         return _json(e.body(), 400)
     sym = _sym(body["symbol"])
-    return _json({"symbol": sym, "price": fmt(ex.book.prices[sym])})
+    return _json({"symbol": sym, "price": fmt(ex.book.prices[sym]),
+                  "sent_at": ex.stamps.ticker_sent.get(sym)})
 
 
 async def c_step(request: web.Request) -> web.Response:
@@ -330,6 +342,15 @@ async def c_config(request: web.Request) -> web.Response:
                   "spread_ticks": ex.book.spread_ticks, "weight_limit": ex.weights.limit})
 
 
+async def c_stamps(request: web.Request) -> web.Response:
+    """GET: the exchange's stamps (stamps.Stamps); POST: the same, then forget them."""
+    ex: Exchange = request.app["exchange"]
+    view = ex.stamps.view()
+    if request.method == "POST":
+        ex.stamps.clear()
+    return _json(view)
+
+
 def make_app(ex: Exchange) -> web.Application:
     """The app serving ``ex`` on one port (REST, websocket, control)."""
     app = web.Application()
@@ -341,6 +362,8 @@ def make_app(ex: Exchange) -> web.Application:
     app.router.add_post("/_control/price", c_price)
     app.router.add_post("/_control/step", c_step)
     app.router.add_post("/_control/config", c_config)
+    app.router.add_get("/_control/stamps", c_stamps)
+    app.router.add_post("/_control/stamps", c_stamps)
     app.router.add_get("/ws", ex.hub.handle)
     app.router.add_get("/ws/{tail:.*}", ex.hub.handle)
     app.router.add_get("/stream", ex.hub.handle)

@@ -22,10 +22,14 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 class Store:
     """Write-through persistence: ``save`` after every change commits before the answer."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+        """Open (or create) the book's file; ``synchronous`` as SQLite's pragma (FULL: every
+        answer follows an fsync; NORMAL or OFF for benchmarks that measure the client)."""
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
         self.db = sqlite3.connect(str(path), isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self.db.executescript(_SCHEMA)
         self._saved_trade_id = 0
 
@@ -67,7 +71,7 @@ class Store:
             db.executemany("INSERT OR REPLACE INTO balances VALUES (?, ?, ?)",
                            [(a, str(f), str(lk)) for a, (f, lk) in book.balances.items()])
             db.executemany("INSERT OR REPLACE INTO client_ids VALUES (?, ?)",
-                           list(book.client_ids.items()))
+                           [(c, book.client_ids[c]) for c in sorted(book.dirty_client_ids)])
             meta = {
                 "next_order_id": book.next_order_id,
                 "next_trade_id": book.next_trade_id,
@@ -81,6 +85,7 @@ class Store:
             db.execute("ROLLBACK")
             raise
         book.dirty_orders.clear()
+        book.dirty_client_ids.clear()
         if book.trades:
             self._saved_trade_id = book.trades[-1].id
 
