@@ -110,7 +110,11 @@ def screen(msg: Incoming, allow: Allowlist) -> Refused | None:
     if msg.chat_id not in allow.chat_ids:
         return Refused(f"chat {msg.chat_id} not allowed",
                        f"Refused: this chat ({msg.chat_id}) may not command this bot.")
-    if msg.user_id is None or msg.user_id not in allow.user_ids:
+    if msg.user_id is None:
+        return Refused("no sender (a channel post)",
+                       "Refused: a message without a sender (a channel post) may not command "
+                       "this bot.")
+    if msg.user_id not in allow.user_ids:
         return Refused(f"user {msg.user_id} not allowed",
                        f"Refused: user {msg.user_id} may not command this bot.")
     if msg.edited:

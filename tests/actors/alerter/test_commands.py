@@ -37,7 +37,7 @@ def test_an_allowed_user_in_an_allowed_chat_passes() -> None:
     [
         (_msg(chat=777), "chat 777 not allowed"),
         (_msg(user=2002), "user 2002 not allowed"),
-        (_msg(user=None), "user None not allowed"),
+        (_msg(user=None), "no sender (a channel post)"),
         (_msg(chat=USER), f"chat {USER} not allowed"),  # an allowed user's private chat
         (_msg(edited=True), "edited message"),
         (_msg(forwarded=True), "forwarded message"),

@@ -75,7 +75,7 @@ def test_each_kind_of_update_gets_its_reply_and_the_offset_is_confirmed(
     assert "for @other_bot" in replies[1]
     assert "edited message" in replies[2]
     assert "forwarded message" in replies[3]
-    assert "user None may not" in replies[4]
+    assert "without a sender" in replies[4]
     assert (desk.accepted, desk.refused) == (1, 4)
     assert desk.bot_username == BOT_USERNAME
 
