@@ -1,6 +1,7 @@
-"""The second, explicit step of a Telegram ``/resume``: a code the same user sends back in time.
+"""The second, explicit step of a Telegram command that loosens trading (``/resume``, and
+``/reduce`` out of HALTED or PAUSED): a code the same user sends back in time.
 
-Pure: the caller passes the clock and the code. ``ask`` records a pending resume for a user
+Pure: the caller passes the clock and the code. ``ask`` records a pending command for a user
 (replacing any earlier one of theirs); ``confirm`` consumes it when the same user sends the right
 code in the same chat before it expires. A wrong code cancels the pending resume, so a code cannot
 be guessed by trying; an expired one is forgotten. Nothing is persisted: a restarted alerter has
@@ -34,9 +35,11 @@ class Pending:
     chat_id: int
     """Chat it was asked in."""
     reason: str
-    """The resume's reason."""
+    """The command's reason."""
     expires_at: float
     """When it lapses (the caller's clock)."""
+    target: str = "resume"
+    """The command to carry out once confirmed (``resume``, ``reduce``)."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,11 @@ class Confirmations:
         self.window_s = window_s
         self._pending: dict[int, Pending] = {}
 
-    def ask(self, user_id: int, chat_id: int, reason: str, code: str, now: float) -> Pending:
-        """Record a resume waiting for ``code`` (an earlier one of this user's is replaced)."""
+    def ask(self, user_id: int, chat_id: int, reason: str, code: str, now: float,
+            *, target: str = "resume") -> Pending:
+        """Record ``target`` waiting for ``code`` (an earlier one of this user's is replaced)."""
         self._expire(now)
-        pending = Pending(code, chat_id, reason, now + self.window_s)
+        pending = Pending(code, chat_id, reason, now + self.window_s, target)
         self._pending[user_id] = pending
         return pending
 
@@ -66,18 +70,18 @@ class Confirmations:
         """The resume to carry out, or why not (see the module's table)."""
         pending = self._pending.get(user_id)
         if pending is None:
-            return NotConfirmed("Refused: no /resume of yours is waiting for confirmation; "
+            return NotConfirmed("Refused: no command of yours is waiting for confirmation; "
                                 "send /resume <reason> first.")
         if now >= pending.expires_at:
             del self._pending[user_id]
             return NotConfirmed(f"Refused: the code expired ({self.window_s:.0f} s); send "
-                                "/resume <reason> again. Nothing changed.")
+                                f"/{pending.target} <reason> again. Nothing changed.")
         if chat_id != pending.chat_id:
-            return NotConfirmed("Refused: confirm in the chat where you sent /resume.")
+            return NotConfirmed(f"Refused: confirm in the chat where you sent /{pending.target}.")
         if code.strip() != pending.code:
             del self._pending[user_id]
-            return NotConfirmed("Refused: wrong code; the resume is cancelled. Send "
-                                "/resume <reason> again. Nothing changed.")
+            return NotConfirmed(f"Refused: wrong code; the /{pending.target} is cancelled. "
+                                f"Send /{pending.target} <reason> again. Nothing changed.")
         del self._pending[user_id]
         return pending
 

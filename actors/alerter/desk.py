@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors._runtime.messages import Event
+from actors._runtime.trading import TradingState
 from actors.alerter import operator
 from actors.alerter.commands import (
     HELP_TEXT,
@@ -112,19 +113,31 @@ class Desk:
         if cmd.verb in (Verb.STATUS, Verb.POSITIONS):
             show = operator.status_text if cmd.verb is Verb.STATUS else operator.positions_text
             return await asyncio.to_thread(show, self.run_dir)
-        if cmd.verb is Verb.RESUME:
-            code = self.new_code()
-            self.confirmations.ask(msg.user_id, msg.chat_id, cmd.argument, code, self.clock())
-            window = self.confirmations.window_s
-            return operator.Outcome(
-                f"Resume asked: send /confirm {code} within {window:.0f} s to go back to "
-                "ACTIVE. Nothing changed yet.", "asked for confirmation")
+        if cmd.verb is Verb.RESUME or (cmd.verb is Verb.REDUCE and await self._lifts_a_stop()):
+            return self._ask_confirmation(msg.user_id, msg.chat_id, cmd)
         if cmd.verb is Verb.CONFIRM:
             found = self.confirmations.confirm(msg.user_id, msg.chat_id, cmd.argument,
                                                self.clock())
             if isinstance(found, NotConfirmed):
                 return operator.Outcome(found.reply, f"not confirmed: {found.reply}")
             return await asyncio.to_thread(operator.change_state, self.run_dir, self.state_dir,
-                                           Verb.RESUME, found.reason, who(msg))
+                                           Verb(found.target), found.reason, who(msg))
         return await asyncio.to_thread(operator.change_state, self.run_dir, self.state_dir,
                                        cmd.verb, cmd.argument, who(msg))
+
+    async def _lifts_a_stop(self) -> bool:
+        """Whether REDUCING now would loosen trading (out of HALTED or PAUSED, as the halts
+        store says; an unreadable store reads HALTED, so the confirmation is asked for)."""
+        state = await asyncio.to_thread(operator.stored_state, self.state_dir)
+        return state in (TradingState.HALTED, TradingState.PAUSED)
+
+    def _ask_confirmation(self, user_id: int, chat_id: int, cmd: Command) -> operator.Outcome:
+        """A loosening command waits for ``/confirm <code>`` from the same user and chat."""
+        code = self.new_code()
+        self.confirmations.ask(user_id, chat_id, cmd.argument, code, self.clock(),
+                               target=cmd.verb.value)
+        goal = "go back to ACTIVE" if cmd.verb is Verb.RESUME else "lift the stop to REDUCING"
+        return operator.Outcome(
+            f"/{cmd.verb.value} asked: send /confirm {code} within "
+            f"{self.confirmations.window_s:.0f} s to {goal}. Nothing changed yet.",
+            "asked for confirmation")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from actors._runtime.trading import TradingState
 from actors.alerter.commands import Verb
 
 if TYPE_CHECKING:
@@ -75,6 +76,17 @@ def _halt_in_store(state_dir: Path, reason: str, who: str, why: str) -> Outcome:
     return Outcome(f"/halt: the supervisor did not answer ({why}); {done} in the halts store, "
                    "which execution checks before every order.",
                    f"via halts store: {done}")
+
+
+def stored_state(state_dir: Path) -> TradingState:
+    """The trading state the halts store holds (HALTED when it cannot be read: fail safe)."""
+    from actors._runtime.halts_reader import HaltsReader
+
+    reader = HaltsReader(state_dir)
+    try:
+        return reader.state()[0]
+    finally:
+        reader.close()
 
 
 def status_text(run_dir: Path, *, timeout_s: float = ADMIN_TIMEOUT_S) -> Outcome:

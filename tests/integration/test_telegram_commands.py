@@ -124,16 +124,23 @@ def test_an_allowlisted_user_halts_reduces_and_resumes_with_confirmation(
 
 
 @pytest.mark.timeout(120)
-def test_a_wrong_or_late_confirmation_does_not_resume(
+def test_a_wrong_confirmation_does_not_resume_and_reduce_out_of_a_halt_is_confirmed(
     tree: TreeRun, botapi: BotApiServer
 ) -> None:
-    """A wrong code cancels the resume, and a /confirm with nothing pending does nothing."""
+    """A wrong code cancels the resume; a /confirm with nothing pending does nothing; /reduce
+    out of HALTED (a loosening) waits for its own code too."""
     assert "HALTED" in _say(botapi, "/halt drill")
     asked = _say(botapi, "/resume go")
     assert "/confirm" in asked
     assert "wrong code" in _say(botapi, "/confirm 000000x")
-    assert "no /resume of yours is waiting" in _say(botapi, "/confirm 123456")
+    assert "no command of yours is waiting" in _say(botapi, "/confirm 123456")
     assert tree.status().trading_state == "HALTED"
+    asked = _say(botapi, "/reduce exits only")
+    code = re.search(r"/confirm (\d{6})", asked)
+    assert code is not None, asked
+    assert tree.status().trading_state == "HALTED"
+    assert "HALTED -> REDUCING" in _say(botapi, f"/confirm {code.group(1)}")
+    assert tree.status().trading_state == "REDUCING"
 
 
 @pytest.mark.timeout(120)

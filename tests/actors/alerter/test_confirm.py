@@ -57,6 +57,15 @@ def test_confirming_in_another_chat_is_refused_but_kept() -> None:
     assert isinstance(c.confirm(USER, CHAT, "123456", now=2.0), Pending)
 
 
+def test_the_confirmed_command_is_the_one_asked() -> None:
+    """A /reduce waiting for its code comes back as a reduce."""
+    c = Confirmations()
+    c.ask(USER, CHAT, "r", "123456", now=0.0, target="reduce")
+    found = c.confirm(USER, CHAT, "123456", now=1.0)
+    assert isinstance(found, Pending)
+    assert found.target == "reduce"
+
+
 def test_a_new_resume_replaces_the_old_code() -> None:
     """Only the latest code of a user works."""
     c = Confirmations()

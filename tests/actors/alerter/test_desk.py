@@ -80,8 +80,8 @@ def test_chatter_in_an_allowed_chat_gets_no_reply(tmp_path: Path) -> None:
 
 
 def test_halt_without_a_supervisor_is_written_to_the_halts_store(tmp_path: Path) -> None:
-    """No admin socket: /halt writes HALTED with the Telegram user as who, and says so; /reduce
-    changes nothing and says so; both are recorded for the journal."""
+    """No admin socket: /halt writes HALTED with the Telegram user as who, and says so; a second
+    /halt finds it HALTED already; each is recorded for the journal."""
     seen = _Seen()
     desk = _desk(tmp_path, seen)
     reply = _reply(desk, "/halt feed dead")
@@ -90,10 +90,25 @@ def test_halt_without_a_supervisor_is_written_to_the_halts_store(tmp_path: Path)
                                              "feed dead")
     again = _reply(desk, "/halt still dead")
     assert "HALTED already" in again
-    reduce = _reply(desk, "/reduce try")
-    assert "Nothing changed" in reduce
     assert len(_rows(tmp_path / "state")) == 1
-    assert [type(r) for r in seen.records] == [TelegramCommandAccepted] * 3
+    assert [type(r) for r in seen.records] == [TelegramCommandAccepted] * 2
+
+
+def test_reduce_out_of_a_halt_waits_for_the_code_and_never_goes_to_the_store(
+    tmp_path: Path,
+) -> None:
+    """HALTED in the store: /reduce would lift the stop, so it asks for the code like /resume;
+    confirmed without a supervisor, nothing changes (only a halt is written by hand)."""
+    seen = _Seen()
+    desk = _desk(tmp_path, seen)
+    _reply(desk, "/halt stop")
+    asked = _reply(desk, "/reduce partial")
+    assert "/confirm 424242" in asked
+    assert "REDUCING" in asked
+    done = _reply(desk, "/confirm 424242")
+    assert "did not answer" in done
+    assert "Nothing changed" in done
+    assert len(_rows(tmp_path / "state")) == 1
 
 
 def test_resume_asks_for_the_code_and_only_the_code_goes_through(tmp_path: Path) -> None:
