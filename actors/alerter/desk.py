@@ -65,7 +65,7 @@ class Desk:
     new_code: Callable[[], str] = field(default=lambda: f"{secrets.randbelow(10**6):06d}")
     """Source of confirmation codes."""
     confirmations: Confirmations = field(default_factory=Confirmations)
-    """Resumes waiting for their ``/confirm``."""
+    """Loosening commands waiting for their ``/confirm``."""
     refused: int = 0
     """Messages refused since start."""
     accepted: int = 0
