@@ -197,26 +197,9 @@ def _operator(command: str, reason: str, dirs: Any, as_json: bool, timeout: floa
 
 def _halt_in_store(state_dir: Path, reason: str, why: str, as_json: bool) -> int:
     """Layer 3 by hand: the supervisor is silent, so write HALTED straight into the store."""
-    import time
+    from supervisor.halt_fallback import halt_in_store
 
-    from actors._runtime.halts_reader import HALTS_FILE
-    from actors._runtime.trading import TradingState
-    from supervisor.halts import HaltsStore
-    from supervisor.trading_state import Source, transition
-
-    store = HaltsStore.open(state_dir / HALTS_FILE)
-    try:
-        current = store.current_state()
-        seq = 0
-        if current is not TradingState.HALTED:
-            change = transition(current, TradingState.HALTED, source=Source.OPERATOR,
-                                reason=reason, at=time.time())
-            seq = store.append_transition(
-                change, who=_who(), payload={"command": "halt", "via": "halts store",
-                                             "supervisor": why},
-            ).seq
-    finally:
-        store.close()
+    seq = halt_in_store(state_dir, reason=reason, who=_who(), why=why, via="halts store")
     result = {"ok": True, "state": "HALTED", "seq": seq, "via": "halts_store",
               "message": f"supervisor did not answer ({why}); HALTED written to the halts "
                          f"store, which execution checks before every order"}

@@ -93,13 +93,16 @@ class BaseActor(pykka.ThreadingActor):
     position is persisted with its own writes, or lazily): handling must be idempotent."""
 
     def __init__(
-        self, name: str, config: Any, snapshot: Mapping[str, bytes], state_dir: Path
+        self, name: str, config: Any, snapshot: Mapping[str, bytes], state_dir: Path,
+        run_dir: Path | None = None,
     ) -> None:
-        """Build the actor from its config and the state loaded from disk."""
+        """Build the actor from its config and the state loaded from disk (``run_dir``: the
+        tree's socket directory; None when built outside a running tree)."""
         super().__init__()
         self.name = name
         self.config = config
         self.state_dir = state_dir
+        self.run_dir = run_dir
         self.iterations = 0
         self._fx = Effects()
         self._flusher: Callable[[dict[str, bytes | None]], None] | None = None

@@ -306,7 +306,8 @@ class Runtime:
                 for k, v in kv.items()
                 if k.startswith(_OUTBOX)
             }
-            ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir))
+            ref = self.cls.start(self.name, config, snapshot, Path(self.req.state_dir),
+                                 self.run_dir)
         except msgspec.DecodeError as exc:  # ValidationError included
             raise StateUnreadable(path, f"a row does not decode ({exc})",
                                   _UNREADABLE_REMEDY) from exc

@@ -13,6 +13,8 @@ commit's fsync never slows a halt.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import os
 import time
 from collections.abc import Coroutine, Mapping
@@ -25,10 +27,20 @@ from actors._runtime import log
 from actors._runtime.actor import BaseActor, Summary
 from actors._runtime.codec import Envelope
 from actors._runtime.errors import unwritable_problem
-from actors._runtime.messages import Message
-from actors.alerter.config import AlerterConfig, TelegramSettings, resolve_telegram
+from actors._runtime.messages import Event, Message
+from actors.alerter.commands import Allowlist
+from actors.alerter.config import (
+    AlerterConfig,
+    CommandSettings,
+    TelegramSettings,
+    resolve_commands,
+    resolve_telegram,
+)
+from actors.alerter.desk import Desk
+from actors.alerter.messages import TelegramCommandRefused
 from actors.alerter.outbox import Outbox, enqueue_event
-from actors.alerter.sender import LOG_LEVEL, Sender
+from actors.alerter.poller import Poller
+from actors.alerter.sender import LOG_LEVEL, Sender, make_bot
 from actors.alerter.severity import severity_of
 from actors.alerter.templates import render
 
@@ -43,6 +55,8 @@ ENQUEUE_TIMEOUT_S = 5.0
 STOP_SENDER_S = 2.0
 """At drain: how long the delivery in progress may take before it is cancelled (its alert is
 then re-sent, marked, at the next start)."""
+RECORD_EVERY_S = 0.2
+"""With Telegram commands on: how often their journal records are handed to the bus."""
 KEEP_SENT_S = 7 * 86400.0
 """Delivered alerts are pruned from the outbox after this long (the journal keeps the record)."""
 
@@ -104,6 +118,20 @@ class AlerterActor(BaseActor):
         self.sender: Sender | None = None
         self._stop_sending: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self.commands: CommandSettings = resolve_commands(cfg, self.telegram)
+        self.desk: Desk | None = None
+        self.poller: Poller | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self._records: collections.deque[Event] = collections.deque()
+        """Events the poller made for the journal, published on the next tick (thread-safe)."""
+        if self.commands.on and self.run_dir is None:
+            self.commands = CommandSettings(self.commands.chat_ids, self.commands.user_ids,
+                                            self.commands.poll_s, "built outside a running tree")
+        if self.commands.on:
+            self.log.info("telegram_commands_on", chats=sorted(self.commands.chat_ids),
+                          users=sorted(self.commands.user_ids))
+        else:
+            self.log.info("telegram_commands_off", reason=self.commands.off_reason)
         if self.telegram.token is None:
             self.log.warning("telegram_off", reason=self.telegram.off_reason,
                              consequence="alerts are written to the log only")
@@ -117,8 +145,20 @@ class AlerterActor(BaseActor):
         return {
             "iterations": self.counts.total,
             "telegram": self.telegram.token is not None,
+            "commands": self.commands.on,
+            "commands_accepted": 0 if self.desk is None else self.desk.accepted,
+            "commands_refused": 0 if self.desk is None else self.desk.refused,
             **self.counts.by_severity,
         }
+
+    def tick_interval(self) -> float | None:
+        """With commands on, a tick hands their journal records to the bus."""
+        return RECORD_EVERY_S if self.commands.on else None
+
+    def on_tick(self, now: float) -> None:
+        """Publish what the poller recorded since the last tick (TelegramCommand*)."""
+        while self._records:
+            self.publish(self._records.popleft())
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -140,6 +180,27 @@ class AlerterActor(BaseActor):
             self.sender.run_forever(self._stop_sending), name="alert-sender"
         )
         self.log.info("alert_sender_started", unsent=unsent, pruned=pruned)
+        if self.commands.on:
+            self._start_poller(outbox)
+
+    def _start_poller(self, outbox: Outbox) -> None:
+        """Commands on: a bot of their own, polled by a task of their own (never the sender's)."""
+        tg, cmds = self.telegram, self.commands
+        assert tg.token is not None, "commands.on says so"
+        assert self.run_dir is not None, "commands.on says so"
+
+        async def alert(event: TelegramCommandRefused) -> None:
+            fields: dict[str, Any] = msgspec.to_builtins(event)
+            fields.pop("type", None)
+            await enqueue_event(outbox, type(event).__name__, fields)
+
+        self.desk = Desk(allow=Allowlist(cmds.chat_ids, cmds.user_ids), run_dir=self.run_dir,
+                         state_dir=self.state_dir, alert=alert, record=self._records.append)
+        self.poller = Poller(make_bot(tg.token, base_url=tg.base_url), self.desk,
+                             poll_s=cmds.poll_s)
+        self._poll_task = asyncio.get_running_loop().create_task(
+            self.poller.run_forever(asyncio.Event()), name="telegram-commands"
+        )
 
     def on_drain(self) -> bool:
         """Stop the sender (after the delivery in progress, bounded) and close the outbox."""
@@ -152,6 +213,13 @@ class AlerterActor(BaseActor):
         return True
 
     async def _shutdown(self) -> None:
+        if self._poll_task is not None:
+            # Nothing of the poller's is half-written: a long poll in progress is cut short.
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll_task
+        if self.poller is not None:
+            await self.poller.aclose()
         if self._stop_sending is not None and self._task is not None:
             self._stop_sending.set()
             try:

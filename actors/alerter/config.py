@@ -29,6 +29,18 @@ class AlerterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     base_url: str = ""
     """Bot API base URL for a self-hosted server (or ``QUANTFUND_TELEGRAM_BASE_URL``), e.g.
     ``http://127.0.0.1:8081``; ``/bot`` is appended when missing."""
+    command_chat_ids: list[int] = msgspec.field(default_factory=list)
+    """Chats whose Telegram commands are accepted; empty: commands off."""
+    command_user_ids: list[int] = msgspec.field(default_factory=list)
+    """Telegram users whose commands are accepted (in an allowed chat only); empty: off."""
+    command_poll_s: float = 10.0
+    """Long-poll timeout of ``getUpdates``, seconds (1 to 50)."""
+
+    def __post_init__(self) -> None:
+        """Refuse a poll timeout outside what Telegram and our own timeouts allow."""
+        if not 1.0 <= self.command_poll_s <= 50.0:
+            raise ValueError("alerter.command_poll_s must be between 1 and 50 seconds, not "
+                             f"{self.command_poll_s}")
 
 
 @dataclass(frozen=True)
@@ -92,4 +104,46 @@ def resolve_telegram(config: AlerterConfig, environ: Mapping[str, str]) -> Teleg
         base_url=base_url,
         off_reason=off,
         token_source=source,
+    )
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """Who may steer the tree through Telegram, resolved at start."""
+
+    chat_ids: frozenset[int]
+    """Allowed chats."""
+    user_ids: frozenset[int]
+    """Allowed users (a command needs both its chat and its user allowed)."""
+    poll_s: float
+    """Long-poll timeout of ``getUpdates``."""
+    off_reason: str | None
+    """Why commands are off (None when they are on)."""
+
+    @property
+    def on(self) -> bool:
+        """Whether the bot polls for commands."""
+        return self.off_reason is None
+
+
+def resolve_commands(config: AlerterConfig, telegram: TelegramSettings) -> CommandSettings:
+    """Commands are on only with Telegram on and both allowlists non-empty.
+
+    Args:
+        config: The alerter's config section.
+        telegram: The resolved Telegram settings (commands share the bot token).
+
+    Returns:
+        The settings; ``off_reason`` says why they are off.
+    """
+    off: str | None = None
+    if telegram.token is None:
+        off = f"Telegram is off ({telegram.off_reason})"
+    elif not config.command_chat_ids or not config.command_user_ids:
+        off = "alerter.command_chat_ids or alerter.command_user_ids is empty"
+    return CommandSettings(
+        chat_ids=frozenset(config.command_chat_ids),
+        user_ids=frozenset(config.command_user_ids),
+        poll_s=config.command_poll_s,
+        off_reason=off,
     )

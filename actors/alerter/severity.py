@@ -121,6 +121,9 @@ _STATE_SEVERITY: Mapping[str, Severity] = {
 
 REJECTION_WINDOW_S = 60.0
 """Rejected orders (or bad messages) within this many seconds become one summary."""
+REFUSED_WINDOW_S = 10.0
+"""Refused Telegram commands after the first within this many seconds become one summary (short:
+the summary names who else tried; long enough that a stranger's flood is a few messages)."""
 FILLS_WINDOW_S = 60.0
 """Fills within this many seconds (after the first, sent as it is) become one summary."""
 
@@ -158,6 +161,11 @@ RULES: Mapping[str, AlertRule] = {
     # Bad bytes can arrive by the thousand (a misconfigured peer): one summary per window.
     "BadMessageSeen": AlertRule(
         _always(Severity.YELLOW), coalesce_window_s=REJECTION_WINDOW_S, coalesce_key="socket"
+    ),
+    # Someone tried to steer the tree from Telegram and was refused; a flood is summarised,
+    # naming the senders.
+    "TelegramCommandRefused": AlertRule(
+        _always(Severity.YELLOW), coalesce_window_s=REFUSED_WINDOW_S, coalesce_key="who"
     ),
     "OrderRejected": AlertRule(
         _always(Severity.YELLOW), coalesce_window_s=REJECTION_WINDOW_S, coalesce_key="code"

@@ -238,6 +238,11 @@ def _admin_command(f: _View) -> str:
     return f"operator {f['command']} by {f['who']}: {f['reason']} -> {f['result']}"
 
 
+def _telegram_refused(f: _View) -> str:
+    return (f"Telegram command refused from {f['who']} in chat {f['chat_id']}: {f['why']} "
+            f"({f['text']!r}; {f['refused_total']} refused since start)")
+
+
 TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "TradingStateChanged": _trading_state,
     "ChildStarted": _child_started,
@@ -264,6 +269,7 @@ TEMPLATES: Mapping[str, Callable[[_View], str]] = {
     "ConfigChanged": _config_changed,
     "JournalAnchored": _journal_anchored,
     "AdminCommandReceived": _admin_command,
+    "TelegramCommandRefused": _telegram_refused,
 }
 """Body template per event type name; :func:`fallback` serves the rest."""
 

@@ -12,14 +12,10 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-import zmq
 
-from actors import wire
-from actors._runtime import endpoints
 from actors._runtime.messages import Event, TamperingDetected
 from actors.alerter.messages import ConfigChanged
 from actors.alerter.outbox import RESEND_PREFIX, Resend
@@ -28,6 +24,7 @@ from actors.heartbeat.messages import HeartbeatMissed
 from supervisor.admin_messages import CommandReply, HaltRequest
 from supervisor.client import request
 from tests.support.botapi import BotApiServer
+from tests.support.bus import Bus
 from tests.support.tree import TreeRun
 
 CHAT_ID = 4242
@@ -41,46 +38,6 @@ children = ["journal", "alerter"]
 chat_id = "{CHAT_ID}"
 base_url = "{server.base_url}"
 """
-
-
-@pytest.fixture
-def botapi(monkeypatch: pytest.MonkeyPatch) -> Iterator[BotApiServer]:
-    """A local Bot API server, its token in the environment the tree inherits."""
-    with BotApiServer() as server:
-        monkeypatch.setenv("QUANTFUND_TELEGRAM_TOKEN", server.token)
-        monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
-        yield server
-
-
-class Bus:
-    """Publishes events onto a running tree's bus, as any actor would."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self.push = self.ctx.socket(zmq.PUSH)
-        self.push.connect(endpoints.bus_in(run_dir))
-        self.codec = wire.codec()
-
-    def publish(self, event: Event) -> None:
-        self.push.send(self.codec.encode("pytest", event))
-
-    def close(self) -> None:
-        self.push.close(linger=2000)
-        self.ctx.term()
-
-
-@pytest.fixture
-def bus_for() -> Iterator[Callable[[TreeRun], Bus]]:
-    """``bus_for(tree)``: a publisher onto the tree's bus, closed at the end."""
-    made: list[Bus] = []
-
-    def make(tree: TreeRun) -> Bus:
-        made.append(Bus(tree.run_dir))
-        return made[-1]
-
-    yield make
-    for bus in made:
-        bus.close()
 
 
 _MARK = re.compile(r"#(\d+)")

@@ -92,7 +92,7 @@ def test_cancelling_resting_orders_reports_them_cancelled_from_the_answers(
     names each answer by the cancel's id and the order's as origClientOrderId), not left
     open for the poller to find closed later; no answer counts as bad input."""
     x, broker = venue
-    resting = [broker.submit(_order(n, limit=45000.0 + n)) for n in range(5)]
+    resting = [broker.submit(order(n, limit=45000.0 + n)) for n in range(5)]
     assert all(r.status is OrderStatus.SUBMITTED for r in resting), resting
     reports = broker.cancel_all([r.client_order_id for r in resting])
     assert [r.status for r in reports] == [OrderStatus.CANCELLED] * 5, reports

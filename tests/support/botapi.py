@@ -1,4 +1,5 @@
-"""A local HTTP server that speaks the Telegram Bot API (getMe, sendMessage), with scripted faults.
+"""A local HTTP server that speaks the Telegram Bot API (getMe, sendMessage, getUpdates), with
+scripted faults.
 
 Point the real ``telegram.Bot`` at it: ``Bot(token, base_url=server.base_url)``. It answers the
 way Telegram does (``{"ok": true, "result": {...}}`` with a full Message object; errors as
@@ -12,6 +13,12 @@ can misbehave on request:
   first, like a response lost on the way back);
 * :meth:`BotApiServer.down` / :meth:`BotApiServer.up`: stop listening (connections refused,
   open connections cut) and listen again on the same port.
+
+Incoming messages: :meth:`BotApiServer.send_update` queues a message from a given chat and user
+(optionally edited or forwarded), which ``getUpdates`` hands out, long-polling as Telegram does
+(an offset confirms and drops what came before it). :meth:`BotApiServer.sent_to` reads what the
+bot answered in a chat; ``fail_for(..., methods=("getUpdates",))`` or ``hang_next`` make polling
+fail while sending still works.
 
 Scripted faults apply to ``sendMessage`` unless told otherwise. Threads: one serving thread and
 one per connection; :meth:`BotApiServer.stop` (or leaving the ``with`` block) joins them all.
@@ -218,6 +225,10 @@ class BotApiServer:
         self._delivered: list[Delivered] = []
         self._seen: list[Seen] = []
         self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._updates: list[dict[str, Any]] = []
+        self.confirmed = 0
+        """Highest update id the bot has confirmed (by polling with a larger offset)."""
         self._generation: _Generation | None = None
         self.latency_s = 0.0
         """Delay before answering each request that would succeed (a slow but working API)."""
@@ -395,6 +406,61 @@ class BotApiServer:
         """Block until at least ``n`` messages were delivered, or ``timeout`` passes."""
         return self.wait_for(lambda s: len(s._delivered) >= n, timeout)
 
+    def sent_to(self, chat_id: int | str) -> list[str]:
+        """Texts delivered to ``chat_id`` so far, in order."""
+        return [d.text for d in self.delivered if d.chat_id == chat_id]
+
+    def wait_sent_to(self, chat_id: int | str, n: int, timeout: float) -> list[str]:
+        """Block until ``chat_id`` got ``n`` messages; the texts (AssertionError when not)."""
+        if not self.wait_for(lambda s: len(s.sent_to(chat_id)) >= n, timeout):
+            raise AssertionError(f"chat {chat_id} got {self.sent_to(chat_id)} within {timeout} s,"
+                                 f" not {n} messages")
+        return self.sent_to(chat_id)
+
+    def send_update(
+        self, chat_id: int, user_id: int | None, text: str, *, username: str = "",
+        edited: bool = False, forwarded: bool = False,
+    ) -> int:
+        """Queue a message for the bot, as if ``user_id`` had sent ``text`` in ``chat_id``.
+
+        Args:
+            chat_id: Chat it is sent in (negative: a group).
+            user_id: Sender; None for a channel post (no sender).
+            text: Message text.
+            username: Sender's @username ('' for none).
+            edited: Deliver it as ``edited_message`` (with an ``edit_date``).
+            forwarded: Give it a ``forward_origin`` (forwarded from another user).
+
+        Returns:
+            Its update id.
+        """
+        update_id = next(self._update_ids)
+        now = int(time.time())
+        message: dict[str, Any] = {
+            "message_id": next(self._ids), "date": now, "text": text,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group",
+                     **({"first_name": "Operator"} if chat_id > 0 else {"title": "Desk"})},
+        }
+        if user_id is not None:
+            message["from"] = {"id": user_id, "is_bot": False, "first_name": "Op",
+                               **({"username": username} if username else {})}
+        if edited:
+            message["edit_date"] = now
+        if forwarded:
+            message["forward_origin"] = {"type": "user", "date": now - 60, "sender_user": {
+                "id": 999, "is_bot": False, "first_name": "Someone Else"}}
+        kind = "message" if user_id is not None else "channel_post"
+        if edited:
+            kind = "edited_" + kind
+        with self._lock:
+            self._updates.append({"update_id": update_id, kind: message})
+            self._lock.notify_all()
+        return update_id
+
+    def wait_confirmed(self, update_id: int, timeout: float) -> bool:
+        """Block until the bot confirmed ``update_id`` (polled past it), or ``timeout`` passes."""
+        return self.wait_for(lambda s: s.confirmed >= update_id, timeout)
+
     def wait_seen(self, n: int, timeout: float) -> bool:
         """Block until at least ``n`` requests were handled, or ``timeout`` passes."""
         return self.wait_for(lambda s: len(s._seen) >= n, timeout)
@@ -451,6 +517,8 @@ class BotApiServer:
         if fault is not None:
             self._record(method, now, str(fault.status), text)
             return fault.status, _fault_body(fault)
+        if method == "getUpdates":
+            return self._get_updates(handler, params, now)
         if method == "getMe":
             self._record(method, now, "ok", None)
             return 200, {"ok": True, "result": _bot_user()}
@@ -466,6 +534,23 @@ class BotApiServer:
         message = self._message(params)
         self._record(method, now, "ok", text, message)
         return 200, {"ok": True, "result": _message_json(message)}
+
+    def _get_updates(
+        self, handler: _Handler, params: dict[str, Any], now: float
+    ) -> tuple[int, dict[str, Any]]:
+        """Long poll: what is queued from ``offset`` on, waiting up to ``timeout`` for some."""
+        offset = int(params.get("offset") or 0)
+        deadline = now + min(float(params.get("timeout") or 0), 60.0)
+        with self._lock:
+            if offset:
+                self.confirmed = max(self.confirmed, offset - 1)
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while (not self._updates and not handler.server.stopping.is_set()
+                   and time.monotonic() < deadline):
+                self._lock.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+            batch = list(self._updates[: int(params.get("limit") or 100)])
+        self._record("getUpdates", now, "ok", None)
+        return 200, {"ok": True, "result": batch}
 
     def _message(self, params: dict[str, Any]) -> Delivered:
         chat_id = _chat_id(params.get("chat_id"))

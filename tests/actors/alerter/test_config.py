@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from actors.alerter.config import AlerterConfig, normalise_base_url, resolve_telegram
+from actors.alerter.config import (
+    AlerterConfig,
+    TelegramSettings,
+    normalise_base_url,
+    resolve_commands,
+    resolve_telegram,
+)
+from supervisor.config import load
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -55,3 +63,54 @@ def test_base_url_defaults_to_telegram_and_gains_bot() -> None:
     assert normalise_base_url("") == "https://api.telegram.org/bot"
     assert normalise_base_url("http://h:1/") == "http://h:1/bot"
     assert normalise_base_url("http://h:1/bot") == "http://h:1/bot"
+
+
+def _on() -> TelegramSettings:
+    return TelegramSettings(token="t", chat_id="42", base_url="u", off_reason=None,
+                            token_source="env")
+
+
+def test_commands_are_off_by_default() -> None:
+    """The shipped default: both allowlists empty, so no command is polled for."""
+    cmds = resolve_commands(load().alerter, _on())
+    assert not cmds.on
+    assert "command_chat_ids" in str(cmds.off_reason)
+
+
+@pytest.mark.parametrize(("chats", "users"), [([1], []), ([], [1])])
+def test_commands_need_both_lists(chats: list[int], users: list[int]) -> None:
+    """A chat list without a user list (or the reverse) leaves commands off."""
+    cfg = AlerterConfig(command_chat_ids=chats, command_user_ids=users)
+    assert not resolve_commands(cfg, _on()).on
+
+
+def test_commands_need_telegram_on() -> None:
+    """No token: no bot to poll, whatever the lists say."""
+    cfg = AlerterConfig(command_chat_ids=[1], command_user_ids=[2])
+    off = TelegramSettings(token=None, chat_id="", base_url="u", off_reason="no token",
+                           token_source="none")
+    cmds = resolve_commands(cfg, off)
+    assert not cmds.on
+    assert "no token" in str(cmds.off_reason)
+
+
+def test_commands_on_with_both_lists() -> None:
+    """Both lists set and Telegram on: commands on, for exactly those ids."""
+    cfg = AlerterConfig(command_chat_ids=[-100, 5], command_user_ids=[7])
+    cmds = resolve_commands(cfg, _on())
+    assert cmds.on
+    assert cmds.chat_ids == {-100, 5}
+    assert cmds.user_ids == {7}
+
+
+@pytest.mark.parametrize("bad", [0.5, 51.0])
+def test_a_poll_timeout_out_of_range_is_refused(bad: float) -> None:
+    """command_poll_s outside 1..50 s is an error naming the key."""
+    with pytest.raises(msgspec.ValidationError, match="command_poll_s"):
+        msgspec.convert({"command_poll_s": bad}, AlerterConfig)
+
+
+def test_an_id_that_is_not_a_number_is_refused() -> None:
+    """Telegram ids are numbers: a username in the list is an error, not a silent mismatch."""
+    with pytest.raises(msgspec.ValidationError, match="command_user_ids"):
+        msgspec.convert({"command_user_ids": ["@alice"]}, AlerterConfig)

@@ -95,16 +95,23 @@ def test_red_sorts_first() -> None:
     ]
 
 
-def test_only_rejections_bad_bytes_fills_and_venue_floods_are_coalesced() -> None:
-    """Floods come from rejected orders, bad bytes, a busy strategy's fills and a venue that
-    answers garbage or rate-limits every call; every other type alerts one by one."""
+def test_only_floods_are_coalesced() -> None:
+    """Floods come from rejected orders, bad bytes, a busy strategy's fills, a venue that
+    answers garbage or rate-limits every call, and a stranger hammering the bot with commands;
+    every other type alerts one by one."""
     coalesced = {name for name, rule in RULES.items() if rule.coalesce_window_s is not None}
     assert coalesced == {"OrderRejected", "BadMessageSeen", "OrderFilled", "VenueInputRejected",
-                         "VenueRateLimited"}
+                         "VenueRateLimited", "TelegramCommandRefused"}
     keys = {name: rule.coalesce_key for name, rule in RULES.items() if name in coalesced}
     assert keys == {"OrderRejected": "code", "BadMessageSeen": "socket",
                     "OrderFilled": "instrument", "VenueInputRejected": "what",
-                    "VenueRateLimited": "endpoint"}
+                    "VenueRateLimited": "endpoint", "TelegramCommandRefused": "who"}
+
+
+def test_a_refused_telegram_command_is_yellow() -> None:
+    """Someone not allowed (or an edit, a forward) tried to command the bot: YELLOW."""
+    assert severity_of("TelegramCommandRefused", {"who": "telegram:1"}) is Severity.YELLOW
+    assert severity_of("TelegramCommandAccepted", {"who": "telegram:1"}) is None
 
 
 def test_event_fields_reads_a_struct() -> None:
