@@ -49,6 +49,8 @@ from actors.venue.messages import FeedFresh, FeedStale, VenueInputRejected, Venu
 
 MAX_LABEL_VALUES = 64
 """Distinct values one label of one metric may take; beyond, the value reads ``other``."""
+HALT_CANCELS_WITHIN_S = 60.0
+"""Cancels this long after a halt still count as the halt's (later ones are other business)."""
 TS_PLAUSIBLE_S = 5.0
 """A tick's ``ts`` at most this far before its publish is taken as when the iteration began."""
 TICKS_KEPT = 4096
@@ -115,6 +117,8 @@ SPECS = (
     _c("orders_rejected", "Intents or orders refused, by typed reason (a gate rule, broker, "
        "invalid)", "code"),
     _c("orders_cancelled", "Orders cancelled at the broker", "instrument"),
+    _h("halt_to_cancel_seconds", "A halt until each order cancelled after it (the last cancel of "
+       "a halt is its highest observation), as the hub saw both"),
     _c("fills", "Fills (real, paper or shadow-hypothetical)", "instrument", "side"),
     _c("signals_rejected", "Strategy signals refused at the signal boundary, by kind", "code"),
     _c("strategy_errors", "Bars skipped because the strategy raised"),
@@ -219,6 +223,7 @@ class Metrics:
         self._beats: dict[str, float] = {}
         self._ticks_at: dict[str, float] = {}
         self._ticks: OrderedDict[tuple[int, str], float] = OrderedDict()
+        self._halted_at: float | None = None
         self._set("restart_intensity_limit", (), float(intensity))
         self._set("restart_intensity_period_seconds", (), float(period_s))
         self._set("breaker_max_drawdown_ratio", (), max_drawdown_pct / 100.0)
@@ -331,10 +336,11 @@ class Metrics:
 # --- one handler per event type (the lock is held) --------------------------------------
 
 
-def _state_changed(m: Metrics, msg: TradingStateChanged, _now: float, _sent_at: float) -> None:
+def _state_changed(m: Metrics, msg: TradingStateChanged, now: float, _sent_at: float) -> None:
     m._state(msg.state)
     if msg.previous is not msg.state:
         m._inc("trading_state_changes", (msg.state.value, msg.source))
+        m._halted_at = now if msg.state is TradingState.HALTED else None
 
 
 def _liveness(m: Metrics, msg: TreeLiveness, _now: float, _sent_at: float) -> None:
@@ -395,8 +401,10 @@ def _rejected(m: Metrics, msg: OrderRejected, _now: float, _sent_at: float) -> N
     m._inc("orders_rejected", (msg.code,))
 
 
-def _cancelled(m: Metrics, msg: OrderCancelled, _now: float, _sent_at: float) -> None:
+def _cancelled(m: Metrics, msg: OrderCancelled, now: float, _sent_at: float) -> None:
     m._inc("orders_cancelled", (msg.instrument,))
+    if m._halted_at is not None and now - m._halted_at < HALT_CANCELS_WITHIN_S:
+        m._observe("halt_to_cancel_seconds", (), now - m._halted_at)
 
 
 def _filled(m: Metrics, msg: OrderFilled, _now: float, _sent_at: float) -> None:

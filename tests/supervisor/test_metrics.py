@@ -225,3 +225,25 @@ def test_collect_while_observing_from_another_thread() -> None:
     assert not errors
     family = next(f for f in m.collect(0.0) if f.spec.name == "quantfund_orders_rejected")
     assert sum(family.values.values()) == 20_000
+
+
+def test_halt_to_cancel_times_each_cancel_after_a_halt_only() -> None:
+    """Cancels after a halt are timed from it (the last one is the halt's slowest); a cancel
+    with no halt before it, or after a resume, is not."""
+    from actors.execution.messages import OrderCancelled
+
+    def cancel() -> OrderCancelled:
+        return OrderCancelled(client_order_id="c", instrument="BTC-USD", reason="kill switch")
+
+    m = Metrics()
+    m.observe(cancel(), 1.0)
+    m.observe(_changed(TradingState.ACTIVE, TradingState.HALTED), 10.0)
+    m.observe(cancel(), 10.004)
+    m.observe(cancel(), 10.02)
+    m.observe(_changed(TradingState.HALTED, TradingState.ACTIVE, seq=2), 11.0)
+    m.observe(cancel(), 12.0)
+    h = m.histogram("quantfund_halt_to_cancel_seconds")
+    assert h is not None
+    assert h.count == 2
+    assert h.sum == pytest.approx(0.024)
+    assert m.value("quantfund_orders_cancelled", "BTC-USD") == 4.0
