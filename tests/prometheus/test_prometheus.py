@@ -86,6 +86,16 @@ def test_promtool_accepts_the_example_rules(tools: tuple[str, str]) -> None:
     assert f"SUCCESS: {len(ALERTS)} rules found" in done.stdout
 
 
+def test_promtool_unit_tests_of_the_rules_pass(tools: tuple[str, str]) -> None:
+    """Each example alert fires on the series it is for, with its labels and text, and not
+    before (``promtool test rules`` over docs/prometheus/quantfund-rules.test.yml)."""
+    done = subprocess.run([tools[1], "test", "rules", RULES.with_suffix(".test.yml").name],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          cwd=RULES.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
 def _first_halted_at(prom: PrometheusRun) -> float:
     """Prometheus's timestamp of the first scrape that read HALTED = 1 (last 60 s)."""
     result = prom.query('quantfund_trading_state{state="HALTED"}[60s]')
