@@ -64,6 +64,8 @@ class Hub:
         self.ring: deque[tuple[int, bytes, bytes]] = deque(maxlen=replay_keep)
         self.evicted_upto = 0
         self.bad: dict[str, int] = {}
+        self.dropped = 0
+        """Events not forwarded because subscribers' queues were full."""
         self.bus_in = ctx.socket(zmq.PULL)
         self.bus_in.setsockopt(zmq.RCVHWM, 100_000)
         _bind(self.bus_in, endpoints.bus_in(run_dir))
@@ -101,6 +103,7 @@ class Hub:
                 [topic, self.seq.to_bytes(8, "big"), data], flags=zmq.NOBLOCK
             )
         except zmq.Again:
+            self.dropped += 1
             self.log.error("bus_full_event_dropped", event=type(msg).__name__, seq=self.seq)
 
     def _replay(self, identity: bytes, msg_id: str, req: replay.ReplayRequest) -> None:

@@ -45,7 +45,13 @@ from actors.execution.messages import (
 )
 from actors.heartbeat.messages import HangDetected, HeartbeatAction, HeartbeatMissed
 from actors.orchestrator.messages import SignalRejected, StrategyFailed
-from actors.venue.messages import FeedFresh, FeedStale, VenueInputRejected, VenueRateLimited
+from actors.venue.messages import (
+    FeedFresh,
+    FeedReconnected,
+    FeedStale,
+    VenueInputRejected,
+    VenueRateLimited,
+)
 
 MAX_LABEL_VALUES = 64
 """Distinct values one label of one metric may take; beyond, the value reads ``other``."""
@@ -130,11 +136,16 @@ SPECS = (
     _g("last_price", "Last price from the feed", "instrument"),
     _g("feed_age_seconds", "Seconds since the last price tick for the instrument", "instrument"),
     _g("feed_stale", "1 while the venue feed reports the symbol stale", "symbol"),
+    _c("feed_reconnects", "Venue market streams that dropped and came back", "symbol"),
     _h("tick_to_order_seconds", "A price tick until the order its intent became is accepted "
        "(OrderAccepted published; feed clock to execution's clock, same host)"),
     _c("breaker_trips", "Circuit-breaker trips, by rule", "rule"),
     _c("breaker_halts", "Breaker escalations to HALTED, by rule", "rule"),
     _c("breaker_resets", "Breaker pauses ended"),
+    _g("breaker_trips_24h", "Breaker trips within the last 24 h, as of the last trip (the "
+       "max_trips_per_24h-th halts)"),
+    _g("breaker_paused_until_timestamp_seconds", "When the breaker's pause ends by itself "
+       "(epoch seconds; 0 when not paused by the breaker)"),
     _g("breaker_max_drawdown_ratio", "The breaker's drawdown limit from the equity peak "
        "(0.05: 5 %)"),
     _c("heartbeats_missed", "Actors that went silent past their allowance", "actor"),
@@ -142,6 +153,7 @@ SPECS = (
     _c("heartbeat_actions", "Actions the heartbeat actor took (sigterm, sigkill, halt, skipped)",
        "action"),
     _c("bus_events", "Events published on the bus, by type", "event"),
+    _c("bus_events_dropped", "Events the hub could not forward (subscribers' queues full)"),
     _h("bus_lag_seconds", "An actor's publish until the hub forwarded it (same-host monotonic "
        "clock)"),
     _c("bad_messages", "Undecodable messages dropped, by receiving process and socket",
@@ -204,6 +216,8 @@ class Live:
     """Restarts within the current period."""
     bad_messages: dict[str, int]
     """The hub's undecodable messages, per socket."""
+    dropped: int = 0
+    """Events the hub could not forward."""
 
 
 Handler = Callable[["Metrics", Message, float, float], None]
@@ -223,6 +237,9 @@ class Metrics:
         self._beats: dict[str, float] = {}
         self._ticks_at: dict[str, float] = {}
         self._ticks: OrderedDict[tuple[int, str], float] = OrderedDict()
+        self._early: OrderedDict[tuple[int, str], list[float]] = OrderedDict()
+        """Orders accepted before the hub saw their tick (the orchestrator sends the intent
+        before it publishes the tick): their send times, until the tick comes."""
         self._halted_at: float | None = None
         self._set("restart_intensity_limit", (), float(intensity))
         self._set("restart_intensity_period_seconds", (), float(period_s))
@@ -262,6 +279,7 @@ class Metrics:
         """Refresh what the supervisor holds itself."""
         with self._lock:
             self._set("restart_intensity_restarts", (), float(figures.intensity_restarts))
+            self._set("bus_events_dropped", (), float(figures.dropped))
             for socket, count in figures.bad_messages.items():
                 self._set("bad_messages", self._labels("bad_messages", ("supervisor", socket)),
                           float(count))
@@ -376,17 +394,27 @@ def _tick(m: Metrics, msg: PriceTick, now: float, sent_at: float) -> None:
     # ``ts`` is the iteration's start on the wall clock for a live feed, but a replayed bar's
     # own (historical) time: then the tick's publish time is the start instead.
     start = msg.ts if not sent_at or 0.0 <= sent_at - msg.ts < TS_PLAUSIBLE_S else sent_at
-    m._ticks[(msg.iteration, msg.instrument)] = start
+    key = (msg.iteration, msg.instrument)
+    m._ticks[key] = start
     if len(m._ticks) > TICKS_KEPT:
         m._ticks.popitem(last=False)
+    for accepted_at in m._early.pop(key, ()):
+        m._observe("tick_to_order_seconds", (), accepted_at - start)
 
 
 def _accepted(m: Metrics, msg: OrderAccepted, _now: float, sent_at: float) -> None:
     m._inc("orders_accepted", (msg.instrument, msg.side.value))
     iteration = _iteration(msg.intent_id)
-    ts = None if iteration is None else m._ticks.get((iteration, msg.instrument))
-    if ts is not None and sent_at:
+    if iteration is None or not sent_at:
+        return
+    key = (iteration, msg.instrument)
+    ts = m._ticks.get(key)
+    if ts is not None:
         m._observe("tick_to_order_seconds", (), sent_at - ts)
+        return
+    m._early.setdefault(key, []).append(sent_at)
+    if len(m._early) > TICKS_KEPT:
+        m._early.popitem(last=False)
 
 
 def _iteration(intent_id: str) -> int | None:
@@ -431,6 +459,22 @@ def _snapshot(m: Metrics, msg: ExecutionSnapshot, _now: float, _sent_at: float) 
         m._gauge("orders", (status,), float(count))
 
 
+def _tripped(m: Metrics, msg: BreakerTripped, _now: float, _sent_at: float) -> None:
+    m._inc("breaker_trips", (msg.rule,))
+    m._set("breaker_trips_24h", (), float(msg.trips_in_24h))
+    m._set("breaker_paused_until_timestamp_seconds", (), msg.pause_until)
+
+
+def _breaker_halted(m: Metrics, msg: BreakerHalted, _now: float, _sent_at: float) -> None:
+    m._inc("breaker_halts", (msg.rule,))
+    m._set("breaker_trips_24h", (), float(msg.trips_in_24h))
+
+
+def _breaker_reset(m: Metrics, _msg: BreakerReset, _now: float, _sent_at: float) -> None:
+    m._inc("breaker_resets")
+    m._set("breaker_paused_until_timestamp_seconds", (), 0.0)
+
+
 def _counter(name: str, *fields: str) -> Handler:
     """A handler that counts the event under the values of ``fields``."""
     def handle(m: Metrics, msg: Message, _now: float, _sent_at: float) -> None:
@@ -465,9 +509,10 @@ _HANDLERS: dict[type[Message], Handler] = {
     SignalRejected: _counter("signals_rejected", "code"),
     StrategyFailed: _counter("strategy_errors"),
     RestartIntensityReached: _counter("restart_intensity_reached"),
-    BreakerTripped: _counter("breaker_trips", "rule"),
-    BreakerHalted: _counter("breaker_halts", "rule"),
-    BreakerReset: _counter("breaker_resets"),
+    BreakerTripped: _tripped,  # type: ignore[dict-item]
+    BreakerHalted: _breaker_halted,  # type: ignore[dict-item]
+    BreakerReset: _breaker_reset,  # type: ignore[dict-item]
+    FeedReconnected: _counter("feed_reconnects", "symbol"),
     HeartbeatMissed: _counter("heartbeats_missed", "actor"),
     HangDetected: _counter("hangs_detected", "actor", "kind"),
     HeartbeatAction: _counter("heartbeat_actions", "action"),

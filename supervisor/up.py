@@ -300,7 +300,7 @@ class Supervisor:
         while True:
             metrics.live(Live(
                 intensity_restarts=self.tree.intensity.in_window(time.monotonic()),
-                bad_messages=dict(self.hub.bad),
+                bad_messages=dict(self.hub.bad), dropped=self.hub.dropped,
             ))
             await asyncio.sleep(1.0)
 

@@ -129,6 +129,23 @@ def test_tick_to_order_pairs_the_order_with_the_tick_its_intent_answered() -> No
     assert dict(h.cumulative())["0.0025"] == 0
 
 
+def test_an_order_accepted_before_its_tick_reached_the_hub_is_timed_when_the_tick_comes() -> None:
+    """The orchestrator sends the intent before it publishes the tick: execution's
+    OrderAccepted can reach the hub first, and still counts once the tick arrives."""
+    m = Metrics()
+    m.observe(_accepted(3), 1.0, sent_at=1000.006)
+    assert m.histogram("quantfund_tick_to_order_seconds") is None
+    m.observe(PriceTick(instrument="BTC-USD", price=1.0, ts=1000.0, iteration=3), 1.1,
+              sent_at=1000.001)
+    h = m.histogram("quantfund_tick_to_order_seconds")
+    assert h is not None
+    assert h.count == 1
+    assert h.sum == pytest.approx(0.006)
+    m.observe(PriceTick(instrument="BTC-USD", price=1.0, ts=1000.0, iteration=3), 1.2,
+              sent_at=1000.001)  # the same tick again (a replay) does not count it twice
+    assert m.histogram("quantfund_tick_to_order_seconds").count == 1  # type: ignore[union-attr]
+
+
 def test_a_replayed_bar_time_falls_back_to_the_tick_publish_time() -> None:
     """A CSV bar's historical ts is not when the iteration began: the publish time is used."""
     m = Metrics()
@@ -247,3 +264,20 @@ def test_halt_to_cancel_times_each_cancel_after_a_halt_only() -> None:
     assert h.count == 2
     assert h.sum == pytest.approx(0.024)
     assert m.value("quantfund_orders_cancelled", "BTC-USD") == 4.0
+
+
+def test_breaker_trips_pause_and_reset() -> None:
+    """A trip counts by rule and sets the 24 h count and the pause's end; a reset clears it."""
+    from actors.breaker.messages import BreakerHalted, BreakerReset
+
+    m = Metrics()
+    m.observe(BreakerTripped(rule="drawdown", reason="r", pause_until=1.7e9, trips_in_24h=2), 1.0)
+    assert m.value("quantfund_breaker_trips", "drawdown") == 1.0
+    assert m.value("quantfund_breaker_trips_24h") == 2.0
+    assert m.value("quantfund_breaker_paused_until_timestamp_seconds") == 1.7e9
+    m.observe(BreakerReset(reason="window passed"), 2.0)
+    assert m.value("quantfund_breaker_paused_until_timestamp_seconds") == 0.0
+    assert m.value("quantfund_breaker_resets") == 1.0
+    m.observe(BreakerHalted(rule="daily_loss", reason="r", trips_in_24h=3), 3.0)
+    assert m.value("quantfund_breaker_halts", "daily_loss") == 1.0
+    assert m.value("quantfund_breaker_trips_24h") == 3.0
