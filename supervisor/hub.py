@@ -104,7 +104,7 @@ class Hub:
             )
         except zmq.Again:
             self.dropped += 1
-            self.log.error("bus_full_event_dropped", event=type(msg).__name__, seq=self.seq)
+            self.log.error("bus_full_event_dropped", event_type=type(msg).__name__, seq=self.seq)
 
     def _replay(self, identity: bytes, msg_id: str, req: replay.ReplayRequest) -> None:
         """Answer a restarted subscriber with the events it missed (see ``replay``)."""

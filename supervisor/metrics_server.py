@@ -23,6 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from actors._runtime import log
 from actors._runtime.codec import Envelope
 from actors._runtime.messages import Event, Message
 from supervisor.metrics import Family, Kind, Metrics
@@ -62,14 +63,20 @@ class _Collector(Collector):
 
 
 def hub_tap(metrics: Metrics) -> Callable[[Envelope[Message] | None, Event], None]:
-    """The hub's tap: each forwarded event into ``metrics``, timed on this host's clocks."""
+    """The hub's tap: each forwarded event into ``metrics``, timed on this host's clocks. A
+    failure there is logged and the event goes on: metrics never stop the hub."""
+    logger = log.get()
 
     def tap(env: Envelope[Message] | None, event: Event) -> None:
         now = time.monotonic()
-        if env is None:
-            metrics.observe(event, now)
-        else:
-            metrics.observe(event, now, sent_mono=env.sent_mono_ns / 1e9, sent_at=env.sent_at)
+        try:
+            if env is None:
+                metrics.observe(event, now)
+            else:
+                metrics.observe(event, now, sent_mono=env.sent_mono_ns / 1e9,
+                                sent_at=env.sent_at)
+        except Exception:  # whatever a handler trips on, the bus goes on
+            logger.exception("metrics_observe_failed", event_type=type(event).__name__)
 
     return tap
 

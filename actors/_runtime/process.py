@@ -679,7 +679,7 @@ class Runtime:
         try:
             self.push.send(self.codec.encode(self.name, event), flags=zmq.NOBLOCK)
         except zmq.Again:
-            self.log.error("bus_full_event_dropped", event=type(event).__name__)
+            self.log.error("bus_full_event_dropped", event_type=type(event).__name__)
 
     async def _beat(self) -> None:
         iterations, gauges = (await self.bridge.call(CallKind.BEAT)).result

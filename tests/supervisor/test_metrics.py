@@ -281,3 +281,20 @@ def test_breaker_trips_pause_and_reset() -> None:
     m.observe(BreakerHalted(rule="daily_loss", reason="r", trips_in_24h=3), 3.0)
     assert m.value("quantfund_breaker_halts", "daily_loss") == 1.0
     assert m.value("quantfund_breaker_trips_24h") == 3.0
+
+
+def test_a_failing_handler_never_stops_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub's tap logs a handler's exception and returns: the event is still forwarded,
+    and the lock is free for the next one."""
+    from supervisor import metrics as metrics_mod
+    from supervisor.metrics_server import hub_tap
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("bug in a handler")
+
+    monkeypatch.setitem(metrics_mod._HANDLERS, TreeLiveness, broken)
+    m = Metrics()
+    tap = hub_tap(m)
+    tap(None, TreeLiveness(live=True, stale=[]))  # does not raise
+    m.observe(ChildStarted(actor="journal", pid=1, restarts=0), 1.0)
+    assert m.value("quantfund_actor_up", "journal") == 1.0
