@@ -104,7 +104,8 @@ SPECS = (
        "state", "source"),
     _h("trading_state_ack_seconds", "A trading-state change until every actor acknowledged it "
        "(halt -> all acks, for state HALTED)", "state"),
-    _g("tree_live", "The heartbeat actor's verdict: 1 every watched actor beats, 0 not"),
+    _g("tree_live", "The heartbeat actor's verdict: 1 every watched actor beats, 0 not (no "
+       "sample before its first verdict)"),
     _g("actor_up", "1 while the actor's process runs (started, not yet terminated)", "actor"),
     _c("actor_restarts", "Restarts of the actor since the supervisor started", "actor"),
     _c("actor_exits", "Actor processes ended, by exit reason", "actor", "reason"),
@@ -245,7 +246,6 @@ class Metrics:
         self._set("restart_intensity_period_seconds", (), float(period_s))
         self._set("breaker_max_drawdown_ratio", (), max_drawdown_pct / 100.0)
         self._set("restart_intensity_restarts", (), 0.0)
-        self._set("tree_live", (), 0.0)
         for spec in SPECS:  # a counter without labels exists from the start, at 0
             if spec.kind is Kind.COUNTER and not spec.labels:
                 self._set(spec.name, (), 0.0)
@@ -281,8 +281,7 @@ class Metrics:
             self._set("restart_intensity_restarts", (), float(figures.intensity_restarts))
             self._set("bus_events_dropped", (), float(figures.dropped))
             for socket, count in figures.bad_messages.items():
-                self._set("bad_messages", self._labels("bad_messages", ("supervisor", socket)),
-                          float(count))
+                self._gauge("bad_messages", ("supervisor", socket), float(count))
 
     # --- reads (any thread) -------------------------------------------------------------
 
