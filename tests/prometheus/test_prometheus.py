@@ -86,6 +86,15 @@ def test_promtool_accepts_the_example_rules(tools: tuple[str, str]) -> None:
     assert f"SUCCESS: {len(ALERTS)} rules found" in done.stdout
 
 
+def test_promtool_accepts_the_example_scrape_config(tools: tuple[str, str]) -> None:
+    """docs/prometheus/prometheus.example.yml is a valid config whose rule file loads."""
+    example = RULES.parent / "prometheus.example.yml"
+    done = subprocess.run([tools[1], "check", "config", str(example)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in done.stdout
+
+
 def test_promtool_unit_tests_of_the_rules_pass(tools: tuple[str, str]) -> None:
     """Each example alert fires on the series it is for, with its labels and text, and not
     before (``promtool test rules`` over docs/prometheus/quantfund-rules.test.yml)."""
