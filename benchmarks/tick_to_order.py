@@ -71,15 +71,16 @@ def _venue(state_dir: Path) -> dict[str, float]:
 
 def measure(
     seconds: float, interval: float, sync: str, latency: float = 0.05,
-    windows: list[tuple[int, int]] | None = None,
+    windows: list[tuple[int, int]] | None = None, extra: str = "",
 ) -> dict[str, list[float]]:
     """Run a paper tree for ``seconds``; latencies in ms per stage of the path. ``windows``
-    gets each order's tick -> accepted span on the monotonic clock (ns), in the same order."""
+    gets each order's tick -> accepted span on the monotonic clock (ns), in the same order.
+    ``extra``: more config (TOML tables) for the tree."""
     wall_minus_mono = time.time() - time.monotonic()
     with tempfile.TemporaryDirectory(prefix="qft") as tmp:
         runtime = SYNC.format(sync=sync) if sync else ""
         tree = TreeRun(Path(tmp), CONFIG.format(interval=interval, runtime=runtime,
-                                                latency=latency))
+                                                latency=latency) + extra)
         ctx = zmq.Context()
         ticks: dict[int, float] = {}
         published: dict[int, float] = {}

@@ -46,6 +46,13 @@ class AdminConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Z85 public keys of the clients allowed over TCP; required with ``tcp``."""
 
 
+class MetricsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The Prometheus endpoint the supervisor serves (``/metrics``; README, Metrics)."""
+
+    listen: str = ""
+    """``host:port`` to serve on (``127.0.0.1:9464``, ``[::1]:9464``); empty: no endpoint."""
+
+
 class LogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Log output."""
 
@@ -68,6 +75,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Logging."""
     admin: AdminConfig = msgspec.field(default_factory=AdminConfig)
     """Admin socket."""
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    """Prometheus metrics endpoint."""
     orchestrator: OrchestratorConfig = msgspec.field(default_factory=OrchestratorConfig)
     """Orchestrator section."""
     execution: ExecutionConfig = msgspec.field(default_factory=ExecutionConfig)
@@ -275,12 +284,31 @@ def _check(config: Config, source: Path) -> None:
             f"children.orchestrator.shutdown_s ({orch.shutdown_s} s), or a drain looks like a stall"
         )
     _check_admin(config.admin, source)
+    if config.metrics.listen:
+        try:
+            listen_address(config.metrics.listen)
+        except ValueError as exc:
+            raise ConfigError(f"config error in {source}: key 'metrics.listen': {exc}") from exc
     _check_venue(config, source)
     if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
         raise ConfigError(
             f"config error in {source}: key 'supervisor.intensity'/'period_s': need "
             "intensity >= 0 and period_s > 0"
         )
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``host:port`` (an IPv6 host in brackets) as (host, port), or ValueError saying why not."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{text!r} is not host:port (e.g. \"127.0.0.1:9464\")")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{text!r}: an IPv6 host goes in brackets ([::1]:9464)")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: port {port!r} is not a number from 1 to 65535")
+    return host, int(port)
 
 
 _Z85_KEY = re.compile(r"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}")

@@ -24,6 +24,9 @@ from supervisor.zmqloop import Watch
 
 EventHook = Callable[[Envelope[Message]], None]
 ControlHook = Callable[[str, Envelope[Message]], None]
+TapHook = Callable[[Envelope[Message] | None, Event], None]
+"""Sees every event the hub forwards: with its envelope (an actor's), or None (the
+supervisor's own, published from this process)."""
 
 REPLAY_KEEP = 20_000
 """Recent events kept for replay to restarted subscribers (a few MB; minutes of traffic)."""
@@ -48,17 +51,21 @@ class Hub:
         on_control: ControlHook,
         *,
         replay_keep: int = REPLAY_KEEP,
+        tap: TapHook | None = None,
     ) -> None:
-        """Bind the three sockets under ``run_dir``."""
+        """Bind the three sockets under ``run_dir``; ``tap`` (the metrics) sees every event."""
         self.codec = wire.codec()
         self.log = log.get()
         self.on_event = on_event
         self.on_control = on_control
+        self.tap = tap
         self.seq = 0
         self.epoch = new_id()[:16]
         self.ring: deque[tuple[int, bytes, bytes]] = deque(maxlen=replay_keep)
         self.evicted_upto = 0
         self.bad: dict[str, int] = {}
+        self.dropped = 0
+        """Events not forwarded because subscribers' queues were full."""
         self.bus_in = ctx.socket(zmq.PULL)
         self.bus_in.setsockopt(zmq.RCVHWM, 100_000)
         _bind(self.bus_in, endpoints.bus_in(run_dir))
@@ -81,6 +88,8 @@ class Hub:
     def publish(self, event: Event, *, sender: str = "supervisor") -> None:
         """Publish one of the supervisor's own events."""
         self._forward(self.codec.encode(sender, event), event)
+        if self.tap is not None:
+            self.tap(None, event)
 
     def _forward(self, data: bytes, msg: Message) -> None:
         self.seq += 1
@@ -94,7 +103,8 @@ class Hub:
                 [topic, self.seq.to_bytes(8, "big"), data], flags=zmq.NOBLOCK
             )
         except zmq.Again:
-            self.log.error("bus_full_event_dropped", event=type(msg).__name__, seq=self.seq)
+            self.dropped += 1
+            self.log.error("bus_full_event_dropped", event_type=type(msg).__name__, seq=self.seq)
 
     def _replay(self, identity: bytes, msg_id: str, req: replay.ReplayRequest) -> None:
         """Answer a restarted subscriber with the events it missed (see ``replay``)."""
@@ -138,6 +148,8 @@ class Hub:
                 self._count_bad("bus-in", f"{type(env.payload).__name__} is not an event")
                 continue
             self._forward(data, env.payload)
+            if self.tap is not None:
+                self.tap(env, env.payload)
             self.on_event(env)
 
     def pump_control(self) -> None:

@@ -27,6 +27,10 @@ class RestartIntensity:
         self._times.append(now)
         return len(self._times) <= self.intensity
 
+    def in_window(self, now: float) -> int:
+        """Restarts recorded within ``period`` before ``now`` (records nothing)."""
+        return sum(1 for t in self._times if now - t < self.period)
+
     @property
     def recent(self) -> int:
         """Restarts recorded in the current window (as of the last ``allow``)."""

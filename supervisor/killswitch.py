@@ -267,12 +267,13 @@ class KillSwitch:
             reason="current state", seq=self.seq,
         )
 
-    def ack(self, actor: str, seq: int, sent_mono_ns: int = 0) -> None:
+    def ack(self, actor: str, seq: int, sent_mono_ns: int = 0) -> float | None:
         """Record that ``actor`` applied the state of ``seq`` (``sent_mono_ns``: when the actor
-        sent its ack, on the host's monotonic clock; 0 if unknown)."""
+        sent its ack, on the host's monotonic clock; 0 if unknown). Returns the seconds from
+        the change to this ack when it was the last one awaited, else None."""
         acks = self.acks.get(seq)
         if acks is None or actor in acks:
-            return
+            return None
         acks[actor] = time.monotonic()
         if sent_mono_ns:
             self.sent.setdefault(seq, {})[actor] = sent_mono_ns / 1e9
@@ -292,6 +293,8 @@ class KillSwitch:
                     sent_by_actor_ms={a: round((t - self.changed_at[seq]) * 1000, 2)
                                       for a, t in self.sent.pop(seq, {}).items()},
                 )
+                return acks[actor] - self.changed_at[seq]
+        return None
 
     def acked_by(self, seq: int) -> Mapping[str, float]:
         """Actors that acknowledged ``seq``, with the monotonic time of each ack."""

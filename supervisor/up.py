@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zmq
 
@@ -49,7 +50,7 @@ from supervisor.admin_messages import (
     StatusRequest,
     SupervisorStatus,
 )
-from supervisor.config import Config
+from supervisor.config import Config, listen_address
 from supervisor.errors import (
     ChildStartError,
     ChildStartTimeout,
@@ -57,12 +58,16 @@ from supervisor.errors import (
     RestartIntensityExceeded,
 )
 from supervisor.halts import RowKind
-from supervisor.hub import Hub
+from supervisor.hub import Hub, TapHook
 from supervisor.killswitch import KillSwitch
+from supervisor.metrics import Live, Metrics
 from supervisor.notify import Notifier, WatchdogDecision, WatchdogGate
 from supervisor.trading_state import Source
 from supervisor.tree import Tree
 from supervisor.zygote import PRELOAD, Zygote, become_subreaper
+
+if TYPE_CHECKING:
+    from supervisor.metrics_server import MetricsServer
 
 # A liveness verdict older than this no longer keeps the watchdog fed (the heartbeat actor
 # publishes one every check_interval_s, 0.25 s by default).
@@ -169,13 +174,24 @@ class Supervisor:
         self.gave_up: RestartIntensityExceeded | None = None
         self.stop_reason: tuple[str, str] | None = None
         self.unwritable_reported: set[str] = set()
+        self.metrics: Metrics | None = None
+        if config.metrics.listen:
+            self.metrics = Metrics(
+                intensity=config.supervisor.intensity, period_s=config.supervisor.period_s,
+                max_drawdown_pct=config.breaker.max_drawdown_pct,
+            )
 
     async def run(self, duration: float | None) -> int:
         """Start the tree, serve, stop it in order; returns the exit status."""
         loop = asyncio.get_running_loop()
         self.wake = asyncio.Event()
+        endpoint = self._serve_metrics()
+        if isinstance(endpoint, str):
+            print(f"quantfund: {endpoint}", file=sys.stderr)
+            return 2
         ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self.hub = Hub(ctx, self.dirs.run, self._on_event, self._on_control)
+        self.hub = Hub(ctx, self.dirs.run, self._on_event, self._on_control,
+                       tap=self._metrics_tap())
         self.hub.attach(loop)
         self.killswitch = KillSwitch(
             self.dirs.state, self.hub.publish,
@@ -196,6 +212,7 @@ class Supervisor:
             on_started=self._on_child_started, on_unwritable=self._on_unwritable,
         )
         self.killswitch.open()  # with the tree built: a halt at open counts its children
+        refresh = self._follow_metrics(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop, "signal", signal.Signals(sig).name)
         self.log.info("supervisor_started", state_dir=str(self.dirs.state),
@@ -221,25 +238,71 @@ class Supervisor:
             if self.stop_reason is None and self.gave_up is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=duration)
-            source, reason = self.stop_reason or ("supervisor", "duration elapsed")
-            if self.gave_up is not None:
-                source, reason = "supervisor", str(self.gave_up)
-            self.log.info("tree_stopping", source=source, reason=reason)
             pinger.cancel()
-            budget = sum(c.spec.shutdown_s for c in self.tree.children) + 5.0
-            self.notifier.stopping(status=f"draining: {reason}")
-            self.notifier.extend_timeout(int(budget * 1_000_000))
-            self.hub.publish(TreeStopping(source=source, reason=reason))
-            clean = await self.tree.stop_all(source=source, reason=reason)
-            code = 0 if clean and self.gave_up is None else 1
-            self.log.info("supervisor_exit", exit_status=code, clean=clean)
-            return code
+            return await self._stop_tree()
         finally:
             self.tree.kill_all()
+            if refresh is not None:
+                refresh.cancel()
+            if endpoint is not None:
+                endpoint.close()
             self.killswitch.close()
             admin.close()
             self.hub.close()
             ctx.term()
+
+    async def _stop_tree(self) -> int:
+        """Drain the tree right to left, saying why; the exit status (0: a clean drain)."""
+        source, reason = self.stop_reason or ("supervisor", "duration elapsed")
+        if self.gave_up is not None:
+            source, reason = "supervisor", str(self.gave_up)
+        self.log.info("tree_stopping", source=source, reason=reason)
+        budget = sum(c.spec.shutdown_s for c in self.tree.children) + 5.0
+        self.notifier.stopping(status=f"draining: {reason}")
+        self.notifier.extend_timeout(int(budget * 1_000_000))
+        self.hub.publish(TreeStopping(source=source, reason=reason))
+        clean = await self.tree.stop_all(source=source, reason=reason)
+        code = 0 if clean and self.gave_up is None else 1
+        self.log.info("supervisor_exit", exit_status=code, clean=clean)
+        return code
+
+    def _serve_metrics(self) -> MetricsServer | str | None:
+        """Start the metrics endpoint when configured (its own thread; after the zygote's
+        fork): the server, None when off, or why it could not start."""
+        if self.metrics is None:
+            return None
+        from supervisor.metrics_server import MetricsServer
+        listen = self.config.metrics.listen
+        host, port = listen_address(listen)
+        try:
+            server = MetricsServer(self.metrics, host, port)
+        except OSError as exc:
+            return f"metrics.listen {listen}: cannot serve there ({exc})"
+        self.log.info("metrics_listening", listen=listen, port=server.port)
+        return server
+
+    def _metrics_tap(self) -> TapHook | None:
+        if self.metrics is None:
+            return None
+        from supervisor.metrics_server import hub_tap
+
+        return hub_tap(self.metrics)
+
+    def _follow_metrics(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[None] | None:
+        """The state in force now into the metrics, and their refresh from this loop."""
+        if self.metrics is None:
+            return None
+        self.metrics.trading_state(self.killswitch.state)
+        return loop.create_task(self._refresh_metrics(self.metrics))
+
+    async def _refresh_metrics(self, metrics: Metrics) -> None:
+        """What the supervisor holds itself (not on the bus), into the metrics each second."""
+        while True:
+            metrics.live(Live(
+                intensity_restarts=self.tree.intensity.in_window(time.monotonic()),
+                bad_messages=dict(self.hub.bad), dropped=self.hub.dropped,
+            ))
+            await asyncio.sleep(1.0)
 
     def _stop(self, source: str, reason: str) -> None:
         if self.stop_reason is None:
@@ -316,7 +379,10 @@ class Supervisor:
         elif isinstance(msg, StateWriteFailed):
             self._on_unwritable(msg.actor, msg.path, msg.problem)
         elif isinstance(msg, TradingStateAck):
-            self.killswitch.ack(msg.actor, msg.seq, env.sent_mono_ns)
+            all_acked_s = self.killswitch.ack(msg.actor, msg.seq, env.sent_mono_ns)
+            if all_acked_s is not None and self.metrics is not None:
+                with contextlib.suppress(ValueError):
+                    self.metrics.state_acked(TradingState(msg.state), all_acked_s)
             child = self.tree.by_name.get(msg.actor)
             if child is not None:
                 child.trading_state_seq = max(child.trading_state_seq or 0, msg.seq)

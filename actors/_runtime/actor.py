@@ -127,6 +127,11 @@ class BaseActor(pykka.ThreadingActor):
         """A small summary of the state for ``Ready`` and ``status``."""
         return {"iterations": self.iterations}
 
+    def gauges(self) -> dict[str, float]:
+        """Figures for the metrics endpoint, sent with each heartbeat (cheap: read at every
+        beat on the actor thread); none by default."""
+        return {}
+
     def tick_interval(self) -> float | None:
         """Seconds between ``on_tick`` calls; None for no tick."""
         return None
@@ -240,7 +245,7 @@ class BaseActor(pykka.ThreadingActor):
         if kind is CallKind.DRAIN:
             return self.on_drain()
         if kind is CallKind.BEAT:
-            return self.iterations
+            return self.iterations, self.gauges()
         if kind is CallKind.INTERVAL:
             return self.tick_interval()
         if kind is CallKind.DEFERRED:

@@ -76,6 +76,11 @@ class Heartbeat(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """The actor's progress counter (orchestrator loop iterations; messages handled otherwise)."""
     state_age_s: float
     """Seconds since the actor last persisted its state."""
+    wal_unsynced_s: float = 0.0
+    """Seconds its oldest commit not yet fsynced has waited (a NORMAL store's WAL syncer; 0
+    when every commit is on disk, and always for a FULL store, synced at each commit)."""
+    gauges: dict[str, float] = msgspec.field(default_factory=dict)
+    """Figures the actor reports for the metrics endpoint (``BaseActor.gauges``), by name."""
 
 
 class SyncPing(Event, frozen=True, forbid_unknown_fields=True, tag=True):

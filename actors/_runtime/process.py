@@ -680,18 +680,21 @@ class Runtime:
         try:
             self.push.send(self.codec.encode(self.name, event), flags=zmq.NOBLOCK)
         except zmq.Again:
-            self.log.error("bus_full_event_dropped", event=type(event).__name__)
+            self.log.error("bus_full_event_dropped", event_type=type(event).__name__)
 
     async def _beat(self) -> None:
-        iterations = (await self.bridge.call(CallKind.BEAT)).result
+        iterations, gauges = (await self.bridge.call(CallKind.BEAT)).result
         self.beat_seq += 1
+        now = time.monotonic()
         await self._publish(
             Heartbeat(
                 actor=self.name,
                 pid=os.getpid(),
                 seq=self.beat_seq,
                 iterations=int(iterations),
-                state_age_s=round(time.monotonic() - self.store.last_commit, 6),
+                state_age_s=round(now - self.store.last_commit, 6),
+                wal_unsynced_s=round(self.store.wal_unsynced_s(now), 6),
+                gauges=gauges,
             )
         )
 

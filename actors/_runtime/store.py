@@ -144,7 +144,15 @@ class StateStore:
         self.last_commit = time.monotonic()
         if self._syncer is not None:
             self._syncer.commits += 1  # no wake-up here: the syncer looks on its own clock
+            if self._syncer.pending_since is None:
+                self._syncer.pending_since = self.last_commit
             self._since_check += 1
+
+    def wal_unsynced_s(self, now: float) -> float:
+        """How long the oldest commit not yet fsynced has waited at monotonic ``now`` (WAL
+        fsync lag): 0 when all are synced, and always for a store synced at each commit."""
+        since = None if self._syncer is None else self._syncer.pending_since
+        return 0.0 if since is None else max(0.0, now - since)
 
     def checkpoint_if_due(self) -> None:
         """Between two messages: checkpoint a NORMAL store's WAL every ``CHECKPOINT_EVERY``
@@ -167,6 +175,8 @@ class _WalSyncer(threading.Thread):
         super().__init__(name="wal-sync", daemon=True)
         self.wal = path.with_name(path.name + "-wal")
         self.commits = 0
+        self.pending_since: float | None = None
+        """Monotonic time of the oldest commit not yet fsynced (None: all are)."""
         self._stopping = threading.Event()
         self.start()
 
@@ -178,16 +188,21 @@ class _WalSyncer(threading.Thread):
             if self.commits == synced:
                 continue
             synced = self.commits  # one fsync for every commit of the interval
+            started = time.monotonic()
             try:
                 fd = os.open(self.wal, os.O_RDONLY)
             except FileNotFoundError:
+                self.pending_since = None  # no WAL: a checkpoint synced it into the file
                 continue
             try:
                 os.fsync(fd)  # the file's data, whichever descriptor wrote it
             except OSError:
-                pass  # SQLite's own sync at the next checkpoint still happens
+                continue  # SQLite's own sync at the next checkpoint still happens
             finally:
                 os.close(fd)
+            # Commits made during the fsync wait from (at latest) its start: the lag reported
+            # errs long, never short, and a slow fsync shows while it lasts.
+            self.pending_since = None if self.commits == synced else started
 
     def stop(self) -> None:
         self._stopping.set()

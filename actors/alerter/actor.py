@@ -160,6 +160,13 @@ class AlerterActor(BaseActor):
         while self._records:
             self.publish(self._records.popleft())
 
+    def gauges(self) -> dict[str, float]:
+        """The outbox's depth and the delivery failures since it opened (for the metrics)."""
+        outbox = self.outbox
+        if outbox is None:
+            return {}
+        return {"outbox_depth": float(outbox.unsent), "send_failures": float(outbox.failures)}
+
     # --- lifecycle --------------------------------------------------------------------
 
     def on_ready(self) -> None:

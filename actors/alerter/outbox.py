@@ -179,6 +179,7 @@ class Outbox:
         clock: Callable[[], float],
         bursts: dict[str, coalesce.Burst],
         recovered: int,
+        unsent: int = 0,
     ) -> None:
         """Wrap an open connection; use :meth:`open` instead."""
         self._db = db
@@ -188,6 +189,10 @@ class Outbox:
         self._changed = asyncio.Event()
         self.recovered = recovered
         """Alerts found with an attempt in flight at open (they will be re-sent, marked)."""
+        self.unsent = unsent
+        """Alerts still owed (counted at open, then kept in step: read by the metrics)."""
+        self.failures = 0
+        """Failed delivery attempts recorded since open."""
 
     @classmethod
     async def open(
@@ -222,10 +227,13 @@ class Outbox:
                 burst.kind: burst
                 for burst in (msgspec.msgpack.decode(row[0], type=coalesce.Burst) for row in rows)
             }
+            counted = list(await db.execute_fetchall(
+                "SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL"))
         except BaseException:
             await db.close()
             raise
-        outbox = cls(db, clock=clock, bursts=bursts, recovered=recovered)
+        outbox = cls(db, clock=clock, bursts=bursts, recovered=recovered,
+                     unsent=int(counted[0][0]))
         if recovered or bursts:
             outbox._changed.set()
         return outbox
@@ -366,10 +374,12 @@ class Outbox:
 
     async def mark_sent(self, alert_id: int, *, channel: Channel = Channel.TELEGRAM) -> None:
         """Commit a delivery: the alert leaves the queue for good."""
-        await self._write(
-            "UPDATE alerts SET sent_at = ?, channel = ?, sending_since = NULL WHERE id = ?",
+        changed = await self._write(
+            "UPDATE alerts SET sent_at = ?, channel = ?, sending_since = NULL "
+            "WHERE id = ? AND sent_at IS NULL",
             (self._clock(), channel.value, alert_id),
         )
+        self.unsent -= changed
 
     async def record_failure(
         self,
@@ -389,6 +399,7 @@ class Outbox:
             maybe_delivered: The request may have reached Telegram (a read timeout, a dropped
                 connection); the next attempt is marked as a possible duplicate.
         """
+        self.failures += 1
         await self._write(
             "UPDATE alerts SET sending_since = NULL, last_error = ?, "
             "next_attempt_at = COALESCE(?, next_attempt_at), "
@@ -460,6 +471,7 @@ class Outbox:
             ),
         )
         if cursor.rowcount == 1 and cursor.lastrowid is not None:
+            self.unsent += 1  # counted before the commit: a rollback errs high, never hides one
             return cursor.lastrowid
         rows = list(
             await self._db.execute_fetchall(

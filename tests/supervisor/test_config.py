@@ -103,3 +103,29 @@ def test_the_documented_venue_examples_load(name: str) -> None:
     assert cfg.execution.broker == ("shadow" if name.endswith("shadow") else "venue")
     assert cfg.venue.rest_url.startswith("http://127.0.0.1")
     assert "secret" not in path.read_text().split("[venue]")[1].split("[")[0]
+
+
+def test_metrics_endpoint_is_off_by_default_and_takes_host_port(tmp_path: Path) -> None:
+    """``[metrics] listen`` is empty in the default (no endpoint); an IPv6 host is bracketed."""
+    assert config_mod.load().metrics.listen == ""
+    f = tmp_path / "m.toml"
+    f.write_text('[metrics]\nlisten = "127.0.0.1:9464"\n')
+    assert config_mod.load(f).metrics.listen == "127.0.0.1:9464"
+    assert config_mod.listen_address("127.0.0.1:9464") == ("127.0.0.1", 9464)
+    assert config_mod.listen_address("[::1]:9464") == ("::1", 9464)
+
+
+@pytest.mark.parametrize(
+    ("listen", "problem"),
+    [("9464", "not host:port"), (":9464", "not host:port"), ("localhost:http", "port 'http'"),
+     ("127.0.0.1:70000", "1 to 65535"), ("::1:9464", "in brackets")],
+)
+def test_a_bad_metrics_listen_names_the_key_and_what_is_wrong(
+    tmp_path: Path, listen: str, problem: str,
+) -> None:
+    """A listen address that cannot be served fails the load, naming the key and the value."""
+    f = tmp_path / "m.toml"
+    f.write_text(f'[metrics]\nlisten = "{listen}"\n')
+    with pytest.raises(ConfigError, match=r"metrics\.listen") as err:
+        config_mod.load(f)
+    assert problem in str(err.value)

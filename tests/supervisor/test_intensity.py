@@ -40,3 +40,14 @@ def test_backoff_first_restart_immediate_then_doubles_and_is_bounded() -> None:
     """0, initial, 2*initial, ... never above the maximum."""
     delays = [backoff_delay(n, 0.05, 0.3) for n in range(6)]
     assert delays == [0.0, 0.05, 0.1, 0.2, 0.3, 0.3]
+
+
+def test_in_window_counts_restarts_of_the_last_period_without_recording_one() -> None:
+    """What the metrics show: restarts within ``period`` before now; asking records nothing."""
+    ri = RestartIntensity(5, 10.0)
+    for t in (0.0, 4.0, 8.0):
+        ri.allow(t)
+    assert ri.in_window(9.0) == 3
+    assert ri.in_window(12.0) == 2  # the one at 0.0 left the window
+    assert ri.in_window(30.0) == 0
+    assert ri.in_window(9.0) == 3  # nothing was recorded by asking

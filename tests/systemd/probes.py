@@ -113,6 +113,30 @@ def probe_zmq(runtime: Path) -> str:
         ctx.term()
 
 
+def probe_metrics_http() -> str:
+    """The supervisor's Prometheus endpoint ([metrics] listen) on IPv4 loopback: served from
+    its thread and scraped over HTTP (RestrictAddressFamilies= keeps AF_INET)."""
+    import urllib.request
+
+    from actors._runtime.trading import TradingState
+    from supervisor.metrics import Metrics
+    from supervisor.metrics_server import MetricsServer
+
+    metrics = Metrics()
+    metrics.trading_state(TradingState.HALTED)
+    server = MetricsServer(metrics, "127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{server.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            body = resp.read().decode()
+    finally:
+        server.close()
+    line = 'quantfund_trading_state{state="HALTED"} 1.0'
+    if line not in body:
+        raise RuntimeError(f"{url} did not serve {line!r}")
+    return f"{url}: {line}"
+
+
 def probe_sqlite_wal(state: Path) -> str:
     """SQLite in WAL mode in the state directory, as the journal and halts store use it."""
     with contextlib.closing(sqlite3.connect(state / "probe.db")) as db:
@@ -208,6 +232,7 @@ def run(environ: dict[str, str], state: Path, runtime: Path) -> None:
         "multiprocess_fork": probe_multiprocess_fork,
         "multiprocess_forkserver": probe_multiprocess_forkserver,
         "zmq": lambda: probe_zmq(runtime),
+        "metrics_http": probe_metrics_http,
         "sqlite_wal": lambda: probe_sqlite_wal(state),
         "msgspec": probe_msgspec,
         "psutil": probe_psutil,

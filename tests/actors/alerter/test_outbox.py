@@ -342,3 +342,26 @@ def test_a_minute_of_fills_is_its_first_fill_and_one_summary(
     assert [r[0] for r in rows] == [Severity.INFO, Severity.INFO]
     assert rows[1][2] == 2999
     assert rows[1][1].endswith("top reasons: BTC-USD x2000, ETH x999")
+
+
+def test_depth_and_failures_follow_the_queue_across_a_reopen(outbox_path: Path) -> None:
+    """``unsent`` (the metrics' outbox depth) counts what is owed: +1 per new alert, not for a
+    deduplicated one, -1 per delivery (once), and is recounted from the file at open;
+    ``failures`` counts failed attempts."""
+
+    async def scenario() -> tuple[int, int, int]:
+        async with await Outbox.open(outbox_path) as outbox:
+            first = await outbox.enqueue(alert(Severity.RED, 1))
+            await outbox.enqueue(alert(Severity.RED, 2))
+            await outbox.enqueue(Alert(severity=Severity.INFO, kind="K", text="t",
+                                       dedupe_key="same"))
+            await outbox.enqueue(Alert(severity=Severity.INFO, kind="K", text="t",
+                                       dedupe_key="same"))
+            await outbox.record_failure(first, "network down", None)
+            await outbox.mark_sent(first)
+            await outbox.mark_sent(first)  # a second mark changes nothing
+            depth, failures = outbox.unsent, outbox.failures
+        async with await Outbox.open(outbox_path) as again:
+            return depth, failures, again.unsent
+
+    assert run(scenario()) == (2, 1, 2)
