@@ -43,6 +43,7 @@ from actors.execution import gate
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.brokers import make_broker
 from actors.execution.config import ExecutionConfig
+from actors.execution.gate_config import fit_to_venue
 from actors.execution.markouts import KEY_PREFIX as MARKOUT_KEY
 from actors.execution.markouts import Markouts, ShadowRecord
 from actors.execution.messages import (
@@ -58,8 +59,11 @@ from actors.execution.messages import (
     SubmitOrder,
 )
 from actors.execution.portfolio import Portfolio
-from actors.execution.reconcile import position_differences
+from actors.execution.reconcile import Fill, compare_fills, position_differences
+from actors.venue.messages import FeedReconnected, VenueReconciled
 
+RECONCILE_RETRY_S = 5.0
+"""After a reconciliation the venue could not answer, the next try is this much later."""
 FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.RECORDED}
 )
@@ -121,7 +125,8 @@ class ExecutionActor(BaseActor):
     """Order lifecycle, positions and the broker."""
 
     config_type: ClassVar[type[msgspec.Struct] | None] = ExecutionConfig
-    subscriptions: ClassVar[tuple[str, ...]] = ("PriceTick", "TradingStateChanged")
+    subscriptions: ClassVar[tuple[str, ...]] = ("PriceTick", "TradingStateChanged",
+                                                "FeedReconnected")
     accepts_commands: ClassVar[bool] = True
 
     def restore(self, snapshot: Mapping[str, bytes]) -> None:
@@ -164,6 +169,13 @@ class ExecutionActor(BaseActor):
             latency_s=cfg.paper_latency_s, slippage_bps=cfg.paper_slippage_bps,
             venue=cfg.venue,
         )
+        fitted = fit_to_venue(cfg.gate, self.broker.order_rate_limit())
+        if fitted is not cfg.gate:  # the venue's own order limit is the tighter one
+            log.get("execution").info(
+                "gate_throttle_fitted_to_venue", configured=f"{cfg.gate.max_orders_per_window}/"
+                f"{cfg.gate.rate_window_s:g}s", now=f"{fitted.max_orders_per_window}/"
+                f"{fitted.rate_window_s:g}s")
+            cfg = self.config = msgspec.structs.replace(cfg, gate=fitted)
         if raw is None and (held := self.broker.positions()):
             # No book at all (the file deleted, emptied or replaced) is not a new account: the
             # venue says what we hold, and trading on an empty book would double it.
@@ -187,6 +199,9 @@ class ExecutionActor(BaseActor):
         self.clock: Clock = SystemClock()
         self._snapshot_at = float("-inf")
         self._snapshot_due = True
+        self._reconcile_at = float("-inf")
+        """When the venue was last reconciled (the tick's clock); -inf: due."""
+        self._reconcile_why = "start"
 
     def summary(self) -> Summary:
         """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
@@ -472,8 +487,16 @@ class ExecutionActor(BaseActor):
         return interval
 
     def on_tick(self, now: float) -> None:
-        """Fills that fell due at the venue without a price tick; a snapshot if one is due."""
+        """Fills that fell due at the venue without a price tick; a snapshot if one is due;
+        a reconciliation with a real venue every ``[venue] reconcile_every_s``."""
         self._match()
+        venue = self.config.venue
+        if venue is not None and self.broker.name == "venue" and (
+                now - self._reconcile_at >= venue.reconcile_every_s):
+            self._reconcile_at = now
+            if not self._reconcile_venue(self._reconcile_why):
+                self._reconcile_at = now - venue.reconcile_every_s + RECONCILE_RETRY_S
+            self._reconcile_why = "periodic"
         if self._snapshot_due:
             self._publish_snapshot()
 
@@ -502,6 +525,10 @@ class ExecutionActor(BaseActor):
         """Prices mark the book and let the venue fill; the trading state gates and cancels."""
         msg = env.payload
         cfg: ExecutionConfig = self.config
+        if isinstance(msg, FeedReconnected):
+            self._reconcile_at = float("-inf")  # what happened in the gap: at the next tick
+            self._reconcile_why = "reconnect"
+            return
         if isinstance(msg, TradingStateChanged):
             # The runtime has set ``trading_gate`` and sent the ack before this hook runs
             # (docs/adr/0005): what is left to do is cancelling what rests at the venue, here,
@@ -548,6 +575,48 @@ class ExecutionActor(BaseActor):
         log.get("execution").error("positions_mismatch", differences=diffs,
                                    action="requesting HALTED")
         self.request_trading_state("HALTED", source="execution", reason=reason)
+
+    def _reconcile_venue(self, why: str) -> bool:
+        """Every order of ours the venue lists since the last time against execution's record:
+        what is behind here is recovered (asked for, booked), what rests there untracked is
+        cancelled, and a difference nothing explains halts; journaled as ``VenueReconciled``.
+        False when the venue could not be asked (tried again soon)."""
+        try:
+            listed = self.broker.order_fills()
+        except Exception as exc:  # noqa: BLE001 - a venue down or refusing: asked again soon
+            log.get("execution").warning("venue_reconcile_failed", why=why,
+                                         error=f"{type(exc).__name__}: {exc}"[:300],
+                                         retry_in_s=RECONCILE_RETRY_S)
+            return False
+        here: dict[str, Fill | None] = {}
+        for coid in listed:
+            rec = self._known(coid)
+            here[coid] = None if rec is None else Fill(rec.filled, rec.status in FINAL)
+        check = compare_fills(listed, here)
+        recovered = 0
+        for coid in check.recover:
+            order, report = self.open.get(coid), self.broker.lookup(coid)
+            if order is not None and report is not None:
+                before = order.filled
+                self._apply_report(order, report)
+                recovered += order.filled > before
+        if check.cancel:
+            self.broker.cancel_all(check.cancel)
+        self.publish(VenueReconciled(
+            open_at_venue=sum(not f.final for f in listed.values()), open_here=len(self.open),
+            adopted=0, cancelled=len(check.cancel), fills_recovered=recovered,
+            mismatches=check.mismatches[:50], ok=not check.mismatches))
+        log.get("execution").info(
+            "venue_reconciled", why=why, ok=not check.mismatches, listed=len(listed),
+            recovered=recovered, cancelled=len(check.cancel), mismatches=check.mismatches[:20])
+        if check.mismatches:
+            log.get("execution").error("venue_reconcile_mismatch", why=why,
+                                       mismatches=check.mismatches[:20], action="requesting HALTED")
+            self.request_trading_state(
+                "HALTED", source="execution",
+                reason=f"reconcile ({why}): the venue differs from execution's record "
+                       f"({'; '.join(check.mismatches[:3])}); check the venue before resuming")
+        return True
 
     def _reconcile(self) -> None:
         for order in list(self.open.values()):

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from actors._runtime.messages import Event
 from actors.execution.messages import OrderStatus, Side
+from actors.execution.reconcile import Fill
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,15 @@ class Broker(Protocol):
 
     def open_orders(self) -> list[str]:
         """Client order ids resting at the venue."""
+        ...
+
+    def order_fills(self) -> dict[str, Fill]:
+        """Our orders the venue lists since the last call's settled point (at the first call,
+        all of them): client order id -> fill; {} where there is no venue to compare with."""
+        ...
+
+    def order_rate_limit(self) -> list[tuple[int, float]]:
+        """The order limits the venue publishes, as (orders, per seconds); [] for none."""
         ...
 
     def events(self) -> list[Event]:

@@ -69,6 +69,34 @@ class GateConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         load_timezone(self.timezone)
 
 
+VENUE_RATE_SHARE = 0.9
+"""The gate's order rate is kept to this share of the venue's published limit: what our clock
+and the venue's disagree on (a window's edges) must not make the venue refuse an order."""
+
+
+def _within(cfg: GateConfig, limit: int, window_s: float) -> bool:
+    """Whether the gate's sliding window admits at most ``VENUE_RATE_SHARE * limit`` orders
+    in any ``window_s`` seconds."""
+    n, w = cfg.max_orders_per_window, cfg.rate_window_s
+    most = n if w >= window_s else n * math.ceil(window_s / w)
+    return most <= VENUE_RATE_SHARE * limit
+
+
+def fit_to_venue(cfg: GateConfig, limits: list[tuple[int, float]]) -> GateConfig:
+    """The gate's throttle kept below the order limits a venue publishes (``limit`` orders per
+    ``window_s``): the tightest one the configured throttle could exceed becomes the throttle,
+    at ``VENUE_RATE_SHARE`` of it over its window. Windows over an hour are left to the venue
+    (a sliding window keeps one timestamp per order: a day's would be large)."""
+    fitted = cfg
+    usable = [(n, w) for n, w in limits if n >= 1 and 0 < w <= 3600]
+    for limit, window_s in sorted(usable, key=lambda lw: lw[0] / lw[1]):
+        if not _within(fitted, limit, window_s):
+            fitted = msgspec.structs.replace(
+                fitted, max_orders_per_window=max(1, math.floor(VENUE_RATE_SHARE * limit)),
+                rate_window_s=float(window_s))
+    return fitted
+
+
 def parse_session_reset(text: str) -> dt.time:
     """Read a ``HH:MM`` wall-clock time.
 

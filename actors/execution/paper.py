@@ -18,6 +18,7 @@ from pathlib import Path
 from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
+from actors.execution.reconcile import Fill
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -162,6 +163,14 @@ class PaperVenue:
         return [r[0] for r in self.db.execute(
             "SELECT client_order_id FROM orders WHERE status=?", (OrderStatus.SUBMITTED.value,)
         )]
+
+    def order_fills(self) -> dict[str, Fill]:
+        """A simulated venue is execution's own: nothing to reconcile periodically."""
+        return {}
+
+    def order_rate_limit(self) -> list[tuple[int, float]]:
+        """A simulated venue publishes no order limit: the configured throttle holds."""
+        return []
 
     def events(self) -> list[Event]:
         """A simulated venue has nothing to say on the bus."""

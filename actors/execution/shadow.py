@@ -5,6 +5,7 @@ from __future__ import annotations
 from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus
+from actors.execution.reconcile import Fill
 
 
 class ShadowBroker:
@@ -46,6 +47,14 @@ class ShadowBroker:
 
     def open_orders(self) -> list[str]:
         """Nothing rests."""
+        return []
+
+    def order_fills(self) -> dict[str, Fill]:
+        """A simulated venue is execution's own: nothing to reconcile periodically."""
+        return {}
+
+    def order_rate_limit(self) -> list[tuple[int, float]]:
+        """A simulated venue publishes no order limit: the configured throttle holds."""
         return []
 
     def events(self) -> list[Event]:

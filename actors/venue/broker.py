@@ -23,6 +23,7 @@ from actors._runtime import log
 from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
+from actors.execution.reconcile import Fill
 from actors.venue.decode import cancel_answer, decode_order
 from actors.venue.errors import VenueBadInput
 from actors.venue.loop import LoopThread
@@ -35,6 +36,8 @@ START_TIMEOUT_S = 30.0
 CLIENT_ID_PREFIX = "QF-"
 """What execution's client order ids start with (``actors.execution.actor.client_order_id``)."""
 
+INTERVAL_S = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86400.0}
+"""Binance's rate-limit intervals in seconds."""
 ORDERS_PAGE = 1000
 """Orders asked for per page when listing a symbol's history (Binance's most per request)."""
 POLL_WEIGHT_SHARE = 0.5
@@ -65,7 +68,11 @@ class VenueBroker:
         self.clock = clock
         self.log = log.get("venue")
         self.io = LoopThread("venue-io")
+        self.order_limits: list[tuple[int, float]] = []
         self.started = clock()
+        self._settled_below: dict[str, int] = {}
+        """Per symbol: every venue order id below this was final when ``order_fills`` last
+        looked (the next look starts there)."""
         """Before this, an earlier process may have sent what the venue has not seen yet."""
         self.ex: Any = self.io.call(self._open(factory), START_TIMEOUT_S)
         self.symbol_of: dict[str, str] = {}
@@ -90,7 +97,29 @@ class VenueBroker:
         if missing:
             await ex.close()
             raise ValueError(f"[venue] symbols not traded at {ex.id}: {', '.join(missing)}")
+        self.order_limits = await self._published_order_limits(ex)
         return ex
+
+    async def _published_order_limits(self, ex: Any) -> list[tuple[int, float]]:
+        """Binance's ``rateLimits`` of type ORDERS from exchangeInfo (limit, window in seconds);
+        [] where the venue publishes none that ccxt can reach (then the config's throttle)."""
+        fetch = getattr(ex, "publicGetExchangeInfo", None)
+        if fetch is None:
+            return []
+        try:
+            info = await asyncio.wait_for(fetch(), self.timeout)
+            out = [(int(r["limit"]), INTERVAL_S[str(r["interval"])] * int(r["intervalNum"]))
+                   for r in info.get("rateLimits", []) if r.get("rateLimitType") == "ORDERS"]
+        except Exception as exc:  # noqa: BLE001 - then the config's throttle alone holds
+            self.log.warning("venue_order_limits_unread",
+                             error=f"{type(exc).__name__}: {exc}"[:300])
+            return []
+        self.log.info("venue_order_limits", limits=[f"{n}/{w:g}s" for n, w in out])
+        return out
+
+    def order_rate_limit(self) -> list[tuple[int, float]]:
+        """The order limits the venue publishes: (orders, per seconds)."""
+        return list(self.order_limits)
 
     # --- calls ----------------------------------------------------------------------------
 
@@ -339,11 +368,42 @@ class VenueBroker:
                 net[symbol] = net.get(symbol, 0.0) + sign * o.filled
         return {k: v for k, v in net.items() if abs(v) > 1e-12}
 
-    def _all_orders(self, symbol: str) -> list[Any]:
-        """Every order the venue holds for ``symbol``, oldest first, a page at a time (a venue
-        lists only the last ``ORDERS_PAGE`` unless asked from an order id on)."""
+    def order_fills(self) -> dict[str, Fill]:
+        """Our orders (``CLIENT_ID_PREFIX``) the venue lists from the oldest one not yet final
+        at the last call on (all of them at the first): their fills, for reconciliation. Each
+        call costs a page per ``ORDERS_PAGE`` orders since then, not the whole history.
+
+        Raises:
+            VenueBadInput: An order of ours the venue lists is malformed (counted).
+        """
+        out: dict[str, Fill] = {}
+        for symbol in self.symbols:
+            listed = self._all_orders(symbol, self._settled_below.get(symbol, 1))
+            still_open = []
+            for raw in listed:
+                coid = str(raw.get("clientOrderId") or "")
+                if not coid.startswith(CLIENT_ID_PREFIX):
+                    continue
+                try:
+                    o = decode_order(raw, known_client_ids={coid})
+                except VenueBadInput as exc:
+                    self._refused("order", exc, coid)
+                    raise
+                final = o.status is not OrderStatus.SUBMITTED
+                out[coid] = Fill(o.filled, final)
+                if not final:
+                    still_open.append(int(raw["id"]))
+            if listed:
+                self._settled_below[symbol] = min(
+                    still_open or [max(int(o["id"]) for o in listed) + 1])
+        return out
+
+    def _all_orders(self, symbol: str, from_id: int = 1) -> list[Any]:
+        """Every order the venue holds for ``symbol`` from venue order id ``from_id`` on,
+        oldest first, a page at a time (a venue lists only the last ``ORDERS_PAGE`` unless
+        asked from an order id on)."""
         out: list[Any] = []
-        next_id = 1
+        next_id = from_id
         while True:
             page = self._call("fetch_orders", symbol, None, ORDERS_PAGE, orderId=next_id)
             out += page

@@ -61,6 +61,10 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     broker's polling stays under half of it, leaving the rest to orders and cancels."""
     stale_after_s: Positive = 5.0
     """A symbol with no market update for this long is stale (``FeedStale``); no order on it."""
+    reconcile_every_s: Positive = 30.0
+    """Seconds between reconciliations with the venue while running (also at every start, and
+    after the market stream reconnects): every order of ours it lists since the last one
+    compared with execution's record, differences recovered or halted on."""
     reconnect_backoff_min_s: Positive = 0.5
     """First wait before reconnecting a dropped stream; doubles on each failure."""
     reconnect_backoff_max_s: Positive = 10.0

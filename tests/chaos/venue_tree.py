@@ -18,6 +18,7 @@ Used by ``tests/chaos/test_venue_tree_faults.py``.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import random
@@ -80,6 +81,7 @@ ws_url = "{x.ws_url}"
 symbols = ["BTC/USDT"]
 request_timeout_s = 2.0
 recv_window_ms = 2000
+reconcile_every_s = 5.0     # reconciliations during the faults, not only at the end
 request_weight_per_minute = {WEIGHT_LIMIT}
 stale_after_s = 1.0
 [execution]
@@ -117,6 +119,8 @@ class VenueChaosReport:
     execution_orders: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     rejections: Counter[str] = field(default_factory=Counter)
+    reconciliations: int = 0
+    """``venue_reconciled`` logged by execution (at starts, reconnects, every 5 s)."""
     halts_clean: int = 0
     """Halts after which the venue listed no order resting (the mid-run one and the final)."""
     violations: list[str] = field(default_factory=list)
@@ -292,6 +296,7 @@ class VenueChaos(TreeWatch):
         r.violations += [f"{o.client_order_id} filled {o.filled:g} here, unknown at the venue"
                          for o in orders if o.filled > 0 and o.client_order_id not in at_venue]
         self._check_balances(book.portfolio.positions, book.portfolio.cash)
+        self._check_reconciliations()
         for check in (inv.journal_verifies, inv.halts_verify):
             r.violations += [str(v) for v in check(self.state)]
         r.violations += [str(v) for v in
@@ -310,3 +315,16 @@ class VenueChaos(TreeWatch):
         if not math.isclose(here_usdt, venue_usdt, abs_tol=1e-6):
             self.report.violations.append(
                 f"USDT: execution's cash moved {here_usdt:.8f}, the venue's {venue_usdt:.8f}")
+
+    def _check_reconciliations(self) -> None:
+        """Count execution's reconciliations; each must have found nothing unexplained (the
+        operator loop would lift the halt one requests, so it is looked for here)."""
+        for log in sorted(self.tmp.glob("up-*.log")):
+            for raw in log.read_text(errors="replace").splitlines():
+                if '"venue_reconciled"' not in raw:
+                    continue
+                line = json.loads(raw)
+                self.report.reconciliations += 1
+                if not line.get("ok"):
+                    self.report.violations.append(
+                        f"reconcile ({line.get('why')}) found {line.get('mismatches')}")

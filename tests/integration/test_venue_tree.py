@@ -4,14 +4,17 @@ after the stop execution's positions are the venue's. Without credentials it ref
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.exchange.client import ccxt_binance
 from tests.support.exchange.process import ExchangeProcess, local_exchange
 from tests.support.tree import TreeRun
 from tests.support.venue import execution_orders
@@ -146,3 +149,52 @@ def test_a_venue_broker_without_credentials_refuses_to_start_naming_which(
     assert code == 2, out
     assert "QUANTFUND_VENUE_KEY" in out
     assert "venue-key" in out
+
+
+def _on_exchange(x: ExchangeProcess, act: Callable[[Any], Awaitable[None]]) -> None:
+    """Run ``act(ccxt)`` against the exchange as another client on the same key would."""
+    async def main() -> None:
+        ex = ccxt_binance(x.base_url, key=KEY, secret=SECRET)
+        try:
+            await asyncio.wait_for(act(ex), 30)
+        finally:
+            await ex.close()
+    asyncio.run(main())
+
+
+def test_the_venues_order_limit_fits_the_gate_and_periodic_reconcile_halts_on_a_stray_fill(
+    tmp_path: Path, exchange: ExchangeProcess, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gate's throttle is kept below the venue's published ORDERS limit. Every
+    ``reconcile_every_s`` execution compares the venue's orders with its own records
+    (``VenueReconciled`` ok while they agree). An order under our prefix filled at the venue
+    behind its back (a second process on the same key, a restored older book) is a position
+    nobody booked: the next reconciliation says so and halts."""
+    monkeypatch.setenv("QUANTFUND_VENUE_KEY", KEY)
+    monkeypatch.setenv("QUANTFUND_VENUE_SECRET", SECRET)
+    cfg = venue_config(exchange).replace("request_timeout_s = 2.0",
+                                         "request_timeout_s = 2.0\nreconcile_every_s = 1.0")
+    tree = TreeRun(tmp_path, cfg)
+    try:
+        tree.wait_started(timeout=60)
+        fitted = tree.wait_for("gate_throttle_fitted_to_venue", timeout=5)
+        # the exchange publishes ORDERS 100 per 10 s: the gate's 500 a second becomes 90/10 s
+        assert (fitted["configured"], fitted["now"]) == ("500/1s", "90/10s")
+        mark = tree.mark()
+        ok = tree.wait_for("venue_reconciled", lambda ln: ln.get("ok") is True, timeout=30,
+                           after=mark)
+        assert ok["mismatches"] == []
+
+        async def behind_its_back(ex: Any) -> None:
+            await ex.load_markets()
+            await ex.create_order("BTC/USDT", "market", "buy", 0.002, None,
+                                  {"clientOrderId": "QF-behind-its-back"})
+
+        _on_exchange(exchange, behind_its_back)
+        halted = tree.wait_for(
+            "trading_state_changed",
+            lambda ln: ln.get("state") == "HALTED" and ln.get("source") == "execution",
+            timeout=30, after=mark)
+        assert "QF-behind-its-back: filled 0.002 at the venue, no record here" in halted["reason"]
+    finally:
+        tree.stop()

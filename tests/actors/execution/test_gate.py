@@ -30,7 +30,7 @@ from actors.execution.gate import (
     validate_order,
     validate_signal,
 )
-from actors.execution.gate_config import GateConfig, session_id
+from actors.execution.gate_config import GateConfig, fit_to_venue, session_id
 from actors.execution.messages import Side, SubmitOrder
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -650,3 +650,37 @@ def test_throttle_never_exceeds_the_rate_in_any_window(
             assert not valid
     for start in accepted:
         assert sum(1 for t in accepted if start <= t < start + 1.0) <= limit
+
+
+# --- the throttle kept below the venue's published order limits ---------------------------
+
+GATE_500 = msgspec.structs.replace(CONFIG, max_orders_per_window=500, rate_window_s=1.0)
+"""The default throttle: 500 orders a second."""
+
+
+def test_a_throttle_above_the_venues_order_limit_becomes_nine_tenths_of_it() -> None:
+    """Binance's 50 orders per 10 s against a configured 500 per second: 45 per 10 s."""
+    fitted = fit_to_venue(GATE_500, [(50, 10.0), (160_000, 86_400.0)])
+    assert (fitted.max_orders_per_window, fitted.rate_window_s) == (45, 10.0)
+
+
+def test_a_throttle_already_below_the_venues_limit_is_kept() -> None:
+    """2 per second is at most 20 in any 10 s: within 90 % of 50 per 10 s, left alone."""
+    cfg = msgspec.structs.replace(GATE_500, max_orders_per_window=2, rate_window_s=1.0)
+    assert fit_to_venue(cfg, [(50, 10.0)]) is cfg
+    assert fit_to_venue(cfg, []) is cfg
+
+
+def test_a_short_window_that_bursts_past_a_longer_limit_is_fitted() -> None:
+    """5 per second allows 50 in 10 s: past 45, so fitted, although 5/s is the same rate."""
+    cfg = msgspec.structs.replace(GATE_500, max_orders_per_window=5, rate_window_s=1.0)
+    fitted = fit_to_venue(cfg, [(50, 10.0)])
+    assert (fitted.max_orders_per_window, fitted.rate_window_s) == (45, 10.0)
+
+
+def test_the_tightest_of_several_limits_wins_and_day_windows_are_left_to_the_venue() -> None:
+    """10 per second and 100 per 10 s (the same rate): the throttle holds both; a daily limit
+    (one timestamp per order for a day) is not taken."""
+    fitted = fit_to_venue(GATE_500, [(10, 1.0), (100, 10.0), (5, 86_400.0)])
+    assert fitted.max_orders_per_window / fitted.rate_window_s <= 9.0
+    assert fitted.rate_window_s <= 10.0

@@ -46,6 +46,15 @@ class ScriptedVenue:
     def open_orders(self) -> list[str]:
         return []
 
+    def events(self) -> list[object]:
+        return []
+
+    def order_fills(self) -> dict[str, object]:
+        return {}
+
+    def order_rate_limit(self) -> list[tuple[int, float]]:
+        return []
+
 
 def _fills(tmp: Path, script: list[tuple[OrderStatus, float, float]]) -> tuple[
         list[OrderFilled], float, int]:
