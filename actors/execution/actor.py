@@ -26,6 +26,7 @@ import math
 import sqlite3
 from collections import ChainMap, OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import msgspec
@@ -514,10 +515,10 @@ class ExecutionActor(BaseActor):
             return
         reports = self.broker.cancel_all([o.client_order_id for o in open_orders])
         for order, report in zip(open_orders, reports, strict=True):
-            if report.status is OrderStatus.CANCELLED:
-                self._close(order, OrderStatus.CANCELLED, reason)
-            else:
-                self._apply_report(order, report)  # it filled before the cancel arrived
+            # A cancel's answer carries what filled before it (a part, or all of it: a cancel
+            # racing a fill): booked first, then closed, with the reason of the cancel.
+            cancelled = report.status is OrderStatus.CANCELLED
+            self._apply_report(order, replace(report, reason=reason) if cancelled else report)
 
     # --- events, start, drain ----------------------------------------------------------
 

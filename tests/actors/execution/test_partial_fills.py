@@ -9,7 +9,7 @@ import pytest
 
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderFilled, OrderStatus
-from tests.actors.execution.test_execution_actor import _actor, _submit, _tick
+from tests.actors.execution.test_execution_actor import _actor, _halt, _submit, _tick
 
 S, F, C = OrderStatus.SUBMITTED, OrderStatus.FILLED, OrderStatus.CANCELLED
 
@@ -36,6 +36,9 @@ class ScriptedVenue:
 
     def match(self) -> list[BrokerReport]:
         return self._next()
+
+    def cancel_all(self, client_order_ids: list[str]) -> list[BrokerReport]:
+        return [self._next()[0] for _ in client_order_ids]
 
     def mark(self, instrument: str, price: float) -> None:
         """Prices change nothing here."""
@@ -90,3 +93,21 @@ def test_a_fill_larger_than_the_order_is_counted_and_not_booked(tmp_path: Path) 
     assert fills == []
     assert pos == 0.0
     assert bad == 1
+
+
+def test_a_halts_cancel_answered_with_a_partial_fill_books_the_part(tmp_path: Path) -> None:
+    """A halt cancels an order 2 of 3 filled; the cancel's own answer says so (Binance
+    answers a cancel with the order's executedQty): the 2 are booked, then the order is
+    closed with the halt's reason. (Found by the tree-level venue fault suite: the part was
+    closed away, a fill lost.)"""
+    actor, _clock = _actor(tmp_path)
+    actor.broker = ScriptedVenue([(S, 0.0, 0.0), (C, 2.0, 100.0)])  # type: ignore[assignment]
+    _submit(actor, "i1", quantity=3.0)
+    _halt(actor)
+    pos = actor.book.portfolio.positions.get("BTC-USD")
+    assert pos is not None
+    assert pos.quantity == 2.0
+    (order,) = actor.closed.values()
+    assert order.status is C
+    assert order.filled == 2.0
+    assert "trading HALTED" in order.reason
