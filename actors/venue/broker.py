@@ -38,6 +38,8 @@ CLIENT_ID_PREFIX = "QF-"
 
 INTERVAL_S = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86400.0}
 """Binance's rate-limit intervals in seconds."""
+SWEEP_AT = 5
+"""From this many cancels on one symbol (a halt, a drain), one request cancels them all."""
 ORDERS_PAGE = 1000
 """Orders asked for per page when listing a symbol's history (Binance's most per request)."""
 POLL_WEIGHT_SHARE = 0.5
@@ -307,7 +309,47 @@ class VenueBroker:
         return self.io.call(self._cancel_many(client_order_ids), self.timeout * 2)
 
     async def _cancel_many(self, coids: list[str]) -> list[BrokerReport]:
-        return list(await asyncio.gather(*(self._cancel_one(c) for c in coids)))
+        swept: dict[str, BrokerReport] = {}
+        for symbol in self.symbols:
+            group = {c for c in coids if self.symbol_of.get(c) == symbol}
+            mine = {c for c in self.resting if self.symbol_of.get(c) == symbol}
+            if len(group) >= SWEEP_AT and mine <= group:
+                swept |= await self._sweep(symbol, group)
+        rest = [c for c in coids if c not in swept]
+        done = dict(zip(rest, await asyncio.gather(*(self._cancel_one(c) for c in rest)),
+                        strict=True))
+        return [swept.get(c) or done[c] for c in coids]
+
+    async def _sweep(self, symbol: str, group: set[str]) -> dict[str, BrokerReport]:
+        """Every order resting on ``symbol`` cancelled in one request (Binance's ``DELETE
+        openOrders``): a halt's last ack one round trip away, not twenty. Asked only when the
+        cancels cover all of ours resting there; an order resting there that is not ours is
+        cancelled with them, as reconciliation would (nothing rests that nobody tracks). What
+        the answer does not name (filled or gone before) is cancelled one by one after it."""
+        if self.clock() < self.blocked_until or not self.ex.has.get("cancelAllOrders"):
+            return {}
+        try:
+            answers = await asyncio.wait_for(self.ex.cancel_all_orders(symbol), self.timeout)
+        except Exception as exc:  # noqa: BLE001 - then one by one, as without it
+            self._note_rate_limit(exc, "cancel_all_orders")
+            self.log.warning("venue_sweep_failed", symbol=symbol,
+                             error=f"{type(exc).__name__}: {exc}"[:300])
+            return {}
+        out: dict[str, BrokerReport] = {}
+        others = 0
+        for answer in answers if isinstance(answers, list) else []:
+            info = answer.get("info") if isinstance(answer, dict) else None
+            coid = str(info.get("origClientOrderId") or "") if isinstance(info, dict) else ""
+            if coid not in group:
+                others += 1
+                continue
+            try:
+                out[coid] = self._report(coid, cancel_answer(answer, coid))
+            except VenueBadInput:
+                continue  # counted; asked one by one
+        if others:
+            self.log.warning("venue_sweep_cancelled_untracked", symbol=symbol, orders=others)
+        return out
 
     async def _cancel_one(self, coid: str) -> BrokerReport:
         if self.clock() < self.blocked_until:  # more requests would only lengthen a ban

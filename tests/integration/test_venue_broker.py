@@ -115,6 +115,30 @@ def test_a_cancel_racing_a_fill_reports_the_fill(
     assert report.filled_quantity == pytest.approx(0.01)
 
 
+def test_many_cancels_on_a_symbol_go_as_one_sweep_and_a_filled_one_still_reports(
+    venue: tuple[ExchangeProcess, VenueBroker],
+) -> None:
+    """A halt's 8 cancels on one symbol: one ``DELETE openOrders`` cancels all that rest (each
+    reported CANCELLED from the sweep's answer), and one that filled before it is asked for
+    alone and reports its fill."""
+    x, broker = venue
+    resting = [broker.submit(order(n, limit=45000.0 + n)) for n in range(7)]
+    racing = broker.submit(order(7, limit=49990.0))
+    assert all(r.status is OrderStatus.SUBMITTED for r in [*resting, racing])
+    x.control("price", {"symbol": "BTC/USDT", "price": 49900.0})  # order 7 fills
+    before = x.control("stats")["requests"]
+    reports = broker.cancel_all([r.client_order_id for r in [*resting, racing]])
+    after = x.control("stats")["requests"]
+    assert [r.status for r in reports[:7]] == [OrderStatus.CANCELLED] * 7, reports
+    assert reports[7].status is OrderStatus.FILLED
+    assert reports[7].filled_quantity == pytest.approx(0.01)
+    sweeps = after.get("DELETE /api/v3/openOrders", 0) - before.get("DELETE /api/v3/openOrders", 0)
+    singles = after.get("DELETE /api/v3/order", 0) - before.get("DELETE /api/v3/order", 0)
+    assert (sweeps, singles) == (1, 1)
+    assert not [o for o in x.control("orders")["orders"] if o["status"] == "NEW"]
+    assert broker.bad_input == 0
+
+
 def test_positions_count_every_order_however_many_pages_the_venue_lists(
     venue: tuple[ExchangeProcess, VenueBroker], monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -226,7 +226,7 @@ async def api(request: web.Request) -> web.StreamResponse:
     except errors.BinanceError as e:
         ex.counters[f"error_{e.code}"] += 1
         return _json(e.body(), e.status, headers)
-    ex.stamps.request(key, params, arrived)
+    ex.stamps.request(key, params, arrived, result)
     if "drop_after_accept" in kinds:
         ex.counters["dropped_after_accept"] += 1
         return _abort(request)

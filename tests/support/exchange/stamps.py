@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -22,9 +23,11 @@ class Stamps:
         """The clock every stamp is on (the same host's wall clock as the tree's ``sent_at``)."""
         return time.time()
 
-    def request(self, key: str, params: dict[str, str], arrived: float) -> None:
+    def request(self, key: str, params: dict[str, str], arrived: float,
+                result: Any = None) -> None:
         """Stamp an order the exchange took (``arrived``) or a cancel it made (``arrived``,
-        answered now); called only for requests that succeeded."""
+        answered now; a ``DELETE openOrders`` stamps each order its ``result`` names); called
+        only for requests that succeeded."""
         if key == "POST /api/v3/order":
             cid = params.get("newClientOrderId", "")
             if cid:
@@ -34,6 +37,13 @@ class Stamps:
             if cid:
                 self.cancel_received[cid] = arrived
                 self.cancel_answered[cid] = self.now()
+        elif key == "DELETE /api/v3/openOrders" and isinstance(result, list):
+            answered = self.now()
+            for row in result:
+                cid = row.get("origClientOrderId", "") if isinstance(row, dict) else ""
+                if cid:
+                    self.cancel_received[cid] = arrived
+                    self.cancel_answered[cid] = answered
 
     def view(self) -> dict[str, dict[str, float]]:
         """Everything stamped so far (``GET /_control/stamps``)."""
