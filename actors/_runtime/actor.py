@@ -53,6 +53,7 @@ class CallKind(enum.Enum):
     READY = "ready"
     BATCH_END = "batch_end"
     BIND = "bind"
+    WAKER = "waker"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class BaseActor(pykka.ThreadingActor):
         self.iterations = 0
         self._fx = Effects()
         self._flusher: Callable[[dict[str, bytes | None]], None] | None = None
+        self._waker: Callable[[], None] | None = None
         self.trading_gate = TradingGate()
         """The trading state to decide by: set by the runtime before it acknowledges a change
         (an actor that gates orders reads ``trading_gate.state``, never a copy of its own)."""
@@ -203,6 +205,13 @@ class BaseActor(pykka.ThreadingActor):
             self._flusher(self._fx.writes)
             self._fx.writes = {}
 
+    def wake(self) -> None:
+        """Ask for the next ``on_tick`` now rather than at its interval; callable from any
+        thread (a live feed's, when an update arrives). Requests made before the tick runs
+        make one tick. Does nothing outside a running process."""
+        if self._waker is not None:
+            self._waker()
+
     def defer(self, token: Any) -> None:
         """Ask for ``on_deferred(token)`` once this call's effects are committed and sent."""
         self._fx.deferred.append(token)
@@ -257,6 +266,9 @@ class BaseActor(pykka.ThreadingActor):
         if kind is CallKind.BIND:
             self._flusher = arg  # the runtime's commit, for ``flush``
             return self.trading_gate
+        if kind is CallKind.WAKER:
+            self._waker = arg  # the runtime's "tick now", for ``wake``
+            return None
         return self.summary()
 
 

@@ -151,6 +151,9 @@ class Runtime:
             collections.deque()
         )
         self._in_bus = False
+        self._tick_now = False
+        """Set by the actor's ``wake`` (any thread): run the next tick without waiting."""
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -232,6 +235,8 @@ class Runtime:
             self.gate: TradingGate = (
                 await self.bridge.call(CallKind.BIND, self.store.commit_now)
             ).result
+            self._loop = loop
+            await self.bridge.call(CallKind.WAKER, self._request_tick)
             ping_seq = await self._handshake()
             _PHASES["handshake"] = time.monotonic() - t
             if self.cls.replays_bus:
@@ -370,19 +375,29 @@ class Runtime:
             if self.drain_requested is not None:
                 deadline = min(deadline, now + _DRAIN_RETRY_S)
             # Rounded up: a deadline 0.9 ms away is waited for, not polled for in a spin.
-            timeout_ms = 0 if self._bus_backlog else max(0, math.ceil((deadline - now) * 1000))
+            timeout_ms = 0 if self._bus_backlog or self._tick_now else max(
+                0, math.ceil((deadline - now) * 1000))
             ready = await self.ready.wait(order, timeout_ms)
             await self._drain_ready([(s, sockets[s]) for s in ready])
             now = time.monotonic()
             if now >= next_beat:
                 await self._beat()
                 next_beat = now + self.req.runtime.heartbeat_interval_s
-            if tick_every and now >= next_tick and self.drain_requested is None:
+            woken = self._tick_now
+            if tick_every and (now >= next_tick or woken) and self.drain_requested is None:
+                self._tick_now = False  # a wake from now on asks for another tick
                 await self._apply(await self.bridge.call(CallKind.TICK, time.time()))
-                next_tick = max(next_tick + tick_every, now)
+                if not woken or now >= next_tick:
+                    next_tick = max(next_tick + tick_every, now)
             if now >= next_retry:
                 await self._resend_due()
                 next_retry = now + self.req.runtime.command_retry_s
+
+    def _request_tick(self) -> None:
+        """The actor's ``wake``, from any thread: the next tick runs at once (coalesced)."""
+        if not self._tick_now and self._loop is not None:
+            self._tick_now = True
+            self._loop.call_soon_threadsafe(self.ready._wake)
 
     async def _drain_step(self) -> bool:
         fx = await self.bridge.call(CallKind.DRAIN)

@@ -54,6 +54,8 @@ class OrchestratorActor(BaseActor):
         self.iterations = self.loop.iterations
         self.feed: Feed = (self._venue_feed(cfg) if cfg.feed.kind == "venue"
                            else make_feed(cfg.feed, self.loop.prices))
+        if cfg.feed.wake_on_update:
+            self.feed.on_update = self.wake  # type: ignore[attr-defined]
         self.strategy = import_actor(cfg.strategy)(**cfg.strategy_params)
         self.strategy.restore(self.loop.strategy)
         self.draining = False

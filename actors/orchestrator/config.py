@@ -38,6 +38,17 @@ class FeedConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Drift per iteration in the stressed regime."""
     stressed_volatility_x: Annotated[float, msgspec.Meta(ge=0)] = 3.0
     """Volatility multiplier in the stressed regime."""
+    wake_on_update: bool = False
+    """``kind = "venue"`` only: an update from the venue runs the loop's next iteration at once
+    (a quote is traded within milliseconds, not at the next ``interval_s``). Iterations then
+    follow the market: more of them, each with the symbols that moved; ``interval_s`` still
+    paces the loop when the market is quiet."""
+
+    def __post_init__(self) -> None:
+        """Refuse a key that would do nothing (ValueError; msgspec wraps it)."""
+        if self.wake_on_update and self.kind != "venue":
+            raise ValueError(f"wake_on_update needs kind = \"venue\" (kind is {self.kind!r}): "
+                             "only a live feed has updates to wake the loop")
 
 
 class OrchestratorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

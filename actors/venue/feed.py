@@ -75,6 +75,8 @@ class VenueFeed:
         self._reconnects: list[Reconnected] = []
         self.bad_updates = 0
         self.last: dict[str, float] = {}
+        self.on_update: Callable[[], None] | None = None
+        """Called (on the feed's thread) after each good update: the orchestrator's ``wake``."""
         self.io = LoopThread("venue-feed")
         self.ex: Any = self.io.call(self._open(factory), 30.0)
         self._tasks = [self.io.submit(self._stream(s)) for s in self.symbols]
@@ -119,6 +121,8 @@ class VenueFeed:
             self._latest[symbol] = (price, exchange_ts)
             self._new.add(symbol)
             self.staleness.update(symbol, rx=now, exchange_ts=exchange_ts)
+        if self.on_update is not None:
+            self.on_update()
 
     # --- Feed ----------------------------------------------------------------------------
 

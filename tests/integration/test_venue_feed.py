@@ -98,3 +98,28 @@ def test_shadow_on_live_data_and_a_quiet_stream_reduces_then_fresh_is_said(
          "--state-dir", str(tree.state_dir)], capture_output=True, text=True, timeout=60,
         check=True).stdout
     assert "none sent" in text
+
+
+def test_wake_on_update_runs_the_loop_at_the_markets_pace_not_the_interval(
+    tmp_path: Path, streaming: ExchangeProcess,
+) -> None:
+    """``wake_on_update``: with the loop's interval at 5 s, the venue's updates (every 50 ms)
+    still run iterations, each with the symbol that moved: the orchestrator iterates tens of
+    times a second, not once in five."""
+    cfg = _config(streaming).replace("interval_s = 0.05", "interval_s = 5.0").replace(
+        'kind = "venue"', 'kind = "venue"\nwake_on_update = true')
+    tree = TreeRun(tmp_path, cfg)
+    try:
+        tree.wait_started(timeout=60)
+        time.sleep(1.0)  # the streams subscribe
+
+        def iterations() -> int:
+            (orch,) = [a for a in tree.status().actors if a.name == "orchestrator"]
+            return orch.iterations or 0  # from its heartbeats (every 0.1 s)
+
+        first, t0 = iterations(), time.monotonic()
+        time.sleep(3.0)
+        rate = (iterations() - first) / (time.monotonic() - t0)
+        assert rate > 5.0, f"{rate:.1f} iterations/s: the updates did not wake the loop"
+    finally:
+        tree.stop()
