@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     _dirs(rep)
     rep.add_argument("--since", help="epoch seconds or ISO 8601 (UTC when naive)")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
+    rep = sub.add_parser("report", help="a day's report from the journal (P&L, trades, "
+                         "rejections, trips, halts, restarts, latency, the day's anchor)")
+    _dirs(rep)
+    rep.add_argument("--day", help="YYYY-MM-DD (UTC); default: the last finished day")
+    rep.add_argument("--json", action="store_true", help="machine-readable output")
+    rep.add_argument("--png", type=Path, help="also write the equity/drawdown chart here")
     _drill_parser(sub)
     return p
 
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 def _offline(args: argparse.Namespace, state_dir: Path, stores: list[str]) -> int:
     """The commands that read the state directory's files, with no tree needed."""
     command, as_json = args.command, args.json
+    if command == "report":
+        return _report(state_dir, args.day, as_json, args.png)
     if command == "shadow":
         from supervisor.shadow_report import report
 
@@ -277,6 +285,31 @@ def _journal_verify(state_dir: Path, as_json: bool) -> int:
     if note:
         print(f"  note: {note}")
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _report(state_dir: Path, day: str | None, as_json: bool, png: Path | None) -> int:
+    """``report``: the day's report, built from its journal file alone (read-only)."""
+    from actors.journal import daily
+    from actors.journal.daily_text import render_text
+
+    try:
+        chosen = daily.pick_day(state_dir, day)
+        entries, bad = daily.read_day(state_dir, chosen)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"quantfund: report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = daily.build(chosen, entries, bad)
+    if png is not None:
+        from actors.journal.daily_chart import render_png
+
+        png.write_bytes(render_png(report))
+    if as_json:
+        data = msgspec.to_builtins(report)
+        data["equity_change"] = report.equity_change
+        print(msgspec.json.encode(data).decode())
+    else:
+        print(render_text(report))
+    return EXIT_OK
 
 
 def _drill(args: argparse.Namespace, config: Any, dirs: Any) -> int:
