@@ -1,7 +1,8 @@
 """The daily report from the journal: the pure fold, ``quantfund report``, the anchor, the chart.
 
-The day is written by the real journal actor with an injected clock (``daily_script``); the
-session boundary is crossed by that clock, and the report is built from the day file alone.
+The day is written by the real journal actor with an injected clock
+(``tests/support/trading_day.py``); the session boundary is crossed by that clock, and the
+report is built from the day file alone.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from actors.journal.layout import day_path, list_days
 from actors.journal.verify import day_final_hash, verify
 from actors.journal.writer import FsyncPolicy, JournalWriter
 from supervisor.cli import main
+from tests.support.trading_day import EXPECTED_DRAWDOWN_PCT, write_day
 
-from .daily_script import EXPECTED_DRAWDOWN_PCT, journal_actor, run_day
 from .helpers import DAY1, DAY2, at
 
 pytestmark = pytest.mark.timeout(60)
@@ -37,11 +38,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def day_done(root: Path) -> str:
     """The scripted day written and its boundary crossed; the day's anchor published."""
-    actor = journal_actor(root)
-    try:
-        anchored = run_day(actor)
-    finally:
-        actor.on_stop()
+    anchored = write_day(root)
     assert anchored.day == DAY1
     return anchored.final_hash
 

@@ -7,6 +7,7 @@ crosses the session boundary, which makes the journal actor publish ``JournalAnc
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ from actors.journal.writer import FsyncPolicy
 from actors.venue.messages import FeedReconnected
 from tests.support.clock import SteppedClock
 
-from .helpers import DAY1, at
+DAY = "2026-11-23"
+"""The scripted day (UTC)."""
 
 EQUITY = [100_000.0, 100_400.0, 100_900.0, 99_800.0, 98_890.0, 99_500.0, 100_200.0]
 """Marks through the day: peak 100,900, trough 98,890 (a 1.992 % drawdown), end 100,200."""
@@ -77,6 +79,11 @@ def _events() -> list[tuple[float, Message]]:
     return out
 
 
+def at(hour: int, minute: int = 0, second: int = 0) -> float:
+    """Epoch seconds of a UTC time on `DAY`."""
+    return datetime(2026, 11, 23, hour, minute, second, tzinfo=UTC).timestamp()
+
+
 def journal_actor(root: Path) -> JournalActor:
     """A journal actor on ``root``, built as the runtime builds it (its hooks called directly)."""
     actor = JournalActor("journal", JournalConfig(fsync=FsyncPolicy.NONE), {}, root)
@@ -86,15 +93,24 @@ def journal_actor(root: Path) -> JournalActor:
 
 def run_day(actor: JournalActor, clock: SteppedClock | None = None) -> JournalAnchored:
     """Feed the scripted day, then one event after midnight; the anchor it published."""
-    clock = clock or SteppedClock(wall=at(DAY1, 9))
+    clock = clock or SteppedClock(wall=at(9))
     for n, (wait, event) in enumerate(_events()):
         _feed(actor, clock.advance(wait).wall, f"d1-{n}", event)
-    clock.wall = at(DAY1, 23, 59, 59)
+    clock.wall = at(23, 59, 59)
     clock.advance(2.0)  # across midnight, as the injected clock says
     _feed(actor, clock().wall, "d2-0", ChildStarted(actor="alerter", pid=20, restarts=0))
     anchors = [e for e in actor._fx.events if isinstance(e, JournalAnchored)]
     assert len(anchors) == 1, anchors
     return anchors[0]
+
+
+def write_day(root: Path) -> JournalAnchored:
+    """The scripted day written under ``root`` and its boundary crossed; the writer closed."""
+    actor = journal_actor(root)
+    try:
+        return run_day(actor)
+    finally:
+        actor.on_stop()
 
 
 def _feed(actor: JournalActor, when: float, msg_id: str, event: Message) -> None:
