@@ -35,8 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     for store in ("halts", "journal"):
         grp = sub.add_parser(store, help=f"the {store} store")
         verbs = grp.add_subparsers(dest="verb", required=True)
-        _dirs(verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds"),
-              json_flag=True)
+        check = verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds")
+        _dirs(check, json_flag=True)
+        if store == "journal":
+            check.add_argument("--anchor", action="append", default=[], metavar="DAY=HASH",
+                               help="also check DAY's tail against HASH (the anchor a daily "
+                                    "report left in the chat); repeatable")
     grp = sub.add_parser("state", help="every store of the state directory")
     verbs = grp.add_subparsers(dest="verb", required=True)
     _dirs(verbs.add_parser("check", help="check every store offline (integrity, rows, chains, "
@@ -125,8 +129,9 @@ def _offline(args: argparse.Namespace, state_dir: Path, stores: list[str]) -> in
         return report(state_dir, args.since, as_json)
     if command == "state":
         return _state_check(state_dir, stores, as_json)
-    verify = _halts_verify if command == "halts" else _journal_verify
-    return verify(state_dir, as_json)
+    if command == "halts":
+        return _halts_verify(state_dir, as_json)
+    return _journal_verify(state_dir, as_json, args.anchor)
 
 
 def _print_json(obj: Any) -> None:
@@ -259,11 +264,19 @@ def _state_check(state_dir: Path, stores: list[str], as_json: bool) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _journal_verify(state_dir: Path, as_json: bool) -> int:
+def _journal_verify(state_dir: Path, as_json: bool, given: list[str]) -> int:
     """``journal verify``: print ``journal_check``'s findings; exit 0 only if the chain holds."""
     from supervisor.journal_check import journal_check
 
-    check = journal_check(state_dir)
+    anchors: dict[str, str] = {}
+    for text in given:
+        day, sep, final = text.partition("=")
+        if not sep or len(day) != 10 or len(final) != 64:
+            print(f"quantfund: --anchor {text!r} is not DAY=HASH (2026-11-23=<64 hex digits>)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        anchors[day] = final.lower()
+    check = journal_check(state_dir, anchors)
     report, ok, anchors = check.report, check.ok, check.anchors
     conflicts, note = check.conflicts, check.note
     if as_json:

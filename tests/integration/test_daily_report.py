@@ -54,6 +54,10 @@ base_url = "{botapi.base_url}"
     check = journal_check(state)
     assert check.ok, check.report
     assert check.anchors[DAY] == anchor, "the halts store keeps the anchor the chat got"
+    other = journal_check(state, {DAY: "0" * 64})
+    assert not other.ok, "an anchor from the chat that is not the day's tail fails the check"
+    assert other.conflicts == [f"day {DAY}: the anchor given ({'0' * 64}) is not the halts "
+                               f"store's ({anchor})"]
     photo = next(d for d in botapi.delivered if d.photo is not None)
     assert photo.photo is not None
     assert matplotlib.image.imread(io.BytesIO(photo.photo), format="png").shape[:2] == (450, 800)

@@ -88,12 +88,15 @@ def test_the_anchor_in_the_report_is_the_one_journal_verify_checks(
 
 
 def test_a_journal_rewritten_later_is_caught_by_the_anchor_from_the_chat(
-    root: Path, day_done: str
+    root: Path, day_done: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A journal rewritten whole (every hash recomputed, so its chain holds) passes verify on
-    its own; checked against the anchor the chat kept, the rewritten day is caught."""
+    its own; checked against the anchor the chat kept (``journal verify --anchor``, as the
+    README says), the rewritten day is caught."""
     chat_anchor = _report(root).anchor
     assert chat_anchor is not None
+    given = ["journal", "verify", "--state-dir", str(root), "--anchor", f"{DAY1}={chat_anchor}"]
+    assert main(given) == 0, capsys.readouterr().out
     entries, _ = daily.read_day(root, DAY1)
     later, _ = daily.read_day(root, DAY2)
     for day in list_days(root):
@@ -109,6 +112,11 @@ def test_a_journal_rewritten_later_is_caught_by_the_anchor_from_the_chat(
     found = verify(root, anchors={DAY1: chat_anchor})
     assert not found.ok
     assert "anchor" in (found.problem or "")
+    capsys.readouterr()
+    assert main(given) == 1
+    assert f"journal BROKEN at journal/{DAY1}.md" in capsys.readouterr().out
+    assert main([*given[:-1], "2026-11-23=abc"]) == 2
+    assert "is not DAY=HASH" in capsys.readouterr().err
 
 
 def test_report_cli_json_is_the_same_report(
