@@ -59,8 +59,7 @@ def main() -> int:
         build, chart = [], []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            entries, bad = daily.read_day(root, day)
-            report = daily.build(day, entries, bad)
+            report = daily.report_for(root, day)
             t1 = time.perf_counter()
             render_png(report)
             build.append(t1 - t0)

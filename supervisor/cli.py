@@ -306,12 +306,10 @@ def _report(state_dir: Path, day: str | None, as_json: bool, png: Path | None) -
     from actors.journal.daily_text import render_text
 
     try:
-        chosen = daily.pick_day(state_dir, day)
-        entries, bad = daily.read_day(state_dir, chosen)
+        report = daily.report_for(state_dir, daily.pick_day(state_dir, day))
     except (ValueError, FileNotFoundError) as exc:
         print(f"quantfund: report: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    report = daily.build(chosen, entries, bad)
     if png is not None:
         from actors.journal.daily_chart import render_png
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from actors.alerter.outbox import Alert, Outbox
 from actors.alerter.severity import Severity
 from actors.alerter.templates import clip, headline
-from actors.journal.daily import DailyReport, build, read_day
+from actors.journal.daily import DailyReport, report_for
 from actors.journal.daily_chart import render_png
 from actors.journal.daily_text import render_text
 from actors.journal.layout import list_days
@@ -36,8 +36,7 @@ report is not in the outbox yet (a crash between the anchor and the report's com
 
 def make(state_dir: Path, day: str) -> tuple[DailyReport, bytes]:
     """The day's report and its chart, from the journal files (blocking: run it on a thread)."""
-    entries, bad = read_day(state_dir, day)
-    report = build(day, entries, bad)
+    report = report_for(state_dir, day)
     return report, render_png(report)
 
 

@@ -2,8 +2,9 @@
 
 Everything in the report is read from the journal's own entries for that day, so the CLI
 (``quantfund report``) and the message the alerter sends at the session boundary say the same
-thing, and a person can check each figure against the day file. No I/O here: `read_day` is the
-one function that touches a file, and `build` is a fold over values.
+thing, and a person can check each figure against the day file. `read_day` and `report_for`
+are the functions that touch a file (`report_for` folds it as it reads); `build` is a fold over
+values.
 
 What the journal holds of latency is what the events carry (the heartbeat's silence, a hang's
 duration, a feed's gap or staleness) and the entries' own times (a halt until the last order
@@ -14,7 +15,7 @@ tick -> order and halt -> all acks are not in the report (Prometheus has them).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -130,17 +131,32 @@ def read_day(root: Path, day: str) -> tuple[list[Entry], int]:
     Raises:
         FileNotFoundError: there is no journal file for ``day``.
     """
+    checked = list(_checked(root, day))
+    good = [c for c in checked if isinstance(c, Entry)]
+    return good, len(checked) - len(good)
+
+
+def _checked(root: Path, day: str) -> Iterator[Entry | str]:
+    """Each line of the day file: its entry when good, else why not."""
     if not day_path(root, day).exists():
         raise FileNotFoundError(f"no journal file for {day} ({day_path(root, day)})")
-    good: list[Entry] = []
-    bad = 0
     for line in read_lines(root, day):
-        checked = check_line(line)
+        yield check_line(line)
+
+
+def report_for(root: Path, day: str) -> DailyReport:
+    """`build` over the day file, one line at a time (no list of entries is held).
+
+    Raises:
+        FileNotFoundError: there is no journal file for ``day``.
+    """
+    fold, bad = _Fold(), 0
+    for checked in _checked(root, day):
         if isinstance(checked, Entry):
-            good.append(checked)
+            fold.add(checked)
         else:
             bad += 1
-    return good, bad
+    return fold.report(day, bad)
 
 
 def pick_day(root: Path, day: str | None) -> str:

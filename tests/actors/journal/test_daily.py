@@ -45,7 +45,9 @@ def day_done(root: Path) -> str:
 
 def _report(root: Path, day: str = DAY1) -> daily.DailyReport:
     entries, bad = daily.read_day(root, day)
-    return daily.build(day, entries, bad)
+    report = daily.build(day, entries, bad)
+    assert daily.report_for(root, day) == report, "streaming and listing agree"
+    return report
 
 
 def test_the_report_holds_the_days_figures(root: Path, day_done: str) -> None:
