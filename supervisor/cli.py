@@ -35,8 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     for store in ("halts", "journal"):
         grp = sub.add_parser(store, help=f"the {store} store")
         verbs = grp.add_subparsers(dest="verb", required=True)
-        _dirs(verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds"),
-              json_flag=True)
+        check = verbs.add_parser("verify", help="check the hash chain; exit 0 only if it holds")
+        _dirs(check, json_flag=True)
+        if store == "journal":
+            check.add_argument("--anchor", action="append", default=[], metavar="DAY=HASH",
+                               help="also check DAY's tail against HASH (the anchor a daily "
+                                    "report left in the chat); repeatable")
     grp = sub.add_parser("state", help="every store of the state directory")
     verbs = grp.add_subparsers(dest="verb", required=True)
     _dirs(verbs.add_parser("check", help="check every store offline (integrity, rows, chains, "
@@ -48,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     _dirs(rep)
     rep.add_argument("--since", help="epoch seconds or ISO 8601 (UTC when naive)")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
+    rep = sub.add_parser("report", help="a day's report from the journal (P&L, trades, "
+                         "rejections, trips, halts, restarts, latency, the day's anchor)")
+    _dirs(rep)
+    rep.add_argument("--day", help="YYYY-MM-DD (UTC); default: the last finished day")
+    rep.add_argument("--json", action="store_true", help="machine-readable output")
+    rep.add_argument("--png", type=Path, help="also write the equity/drawdown chart here")
     _drill_parser(sub)
     return p
 
@@ -111,14 +121,17 @@ def main(argv: list[str] | None = None) -> int:
 def _offline(args: argparse.Namespace, state_dir: Path, stores: list[str]) -> int:
     """The commands that read the state directory's files, with no tree needed."""
     command, as_json = args.command, args.json
+    if command == "report":
+        return _report(state_dir, args.day, as_json, args.png)
     if command == "shadow":
         from supervisor.shadow_report import report
 
         return report(state_dir, args.since, as_json)
     if command == "state":
         return _state_check(state_dir, stores, as_json)
-    verify = _halts_verify if command == "halts" else _journal_verify
-    return verify(state_dir, as_json)
+    if command == "halts":
+        return _halts_verify(state_dir, as_json)
+    return _journal_verify(state_dir, as_json, args.anchor)
 
 
 def _print_json(obj: Any) -> None:
@@ -251,11 +264,19 @@ def _state_check(state_dir: Path, stores: list[str], as_json: bool) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _journal_verify(state_dir: Path, as_json: bool) -> int:
+def _journal_verify(state_dir: Path, as_json: bool, given: list[str]) -> int:
     """``journal verify``: print ``journal_check``'s findings; exit 0 only if the chain holds."""
     from supervisor.journal_check import journal_check
 
-    check = journal_check(state_dir)
+    anchors: dict[str, str] = {}
+    for text in given:
+        day, sep, final = text.partition("=")
+        if not sep or len(day) != 10 or len(final) != 64:
+            print(f"quantfund: --anchor {text!r} is not DAY=HASH (2026-11-23=<64 hex digits>)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        anchors[day] = final.lower()
+    check = journal_check(state_dir, anchors)
     report, ok, anchors = check.report, check.ok, check.anchors
     conflicts, note = check.conflicts, check.note
     if as_json:
@@ -277,6 +298,29 @@ def _journal_verify(state_dir: Path, as_json: bool) -> int:
     if note:
         print(f"  note: {note}")
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _report(state_dir: Path, day: str | None, as_json: bool, png: Path | None) -> int:
+    """``report``: the day's report, built from its journal file alone (read-only)."""
+    from actors.journal import daily
+    from actors.journal.daily_text import render_text
+
+    try:
+        report = daily.report_for(state_dir, daily.pick_day(state_dir, day))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"quantfund: report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if png is not None:
+        from actors.journal.daily_chart import render_png
+
+        png.write_bytes(render_png(report))
+    if as_json:
+        data = msgspec.to_builtins(report)
+        data["equity_change"] = report.equity_change
+        print(msgspec.json.encode(data).decode())
+    else:
+        print(render_text(report))
+    return EXIT_OK
 
 
 def _drill(args: argparse.Namespace, config: Any, dirs: Any) -> int:

@@ -32,10 +32,12 @@ class JournalCheck:
     """Why the anchors were not (all) used, or ''."""
 
 
-def journal_check(state_dir: Path) -> JournalCheck:
+def journal_check(state_dir: Path, given: dict[str, str] | None = None) -> JournalCheck:
     """Verify the journal's chain, and each finished day's tail against its anchor: the final
-    hashes kept in the halts store (rows of kind ``anchor``, read read-only). Shared by
-    ``journal verify`` and the drills' invariants."""
+    hashes kept in the halts store (rows of kind ``anchor``, read read-only), and ``given``
+    (day -> hash, e.g. the anchor a daily report left in the chat), which win over the store's
+    and are a conflict where they differ from it. Shared by ``journal verify`` and the drills'
+    invariants."""
     halts = state_dir / HALTS_FILE
     anchors: dict[str, str] = {}
     conflicts: list[str] = []
@@ -61,5 +63,10 @@ def journal_check(state_dir: Path) -> JournalCheck:
         except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
             note = f"anchors unreadable in {halts} ({exc}): day tails not checked"
             anchors = {}
+    for day, final in (given or {}).items():
+        if anchors.get(day, final) != final:
+            conflicts.append(f"day {day}: the anchor given ({final}) is not the halts store's "
+                             f"({anchors[day]})")
+        anchors[day] = final
     report = verify(state_dir, anchors=anchors)
     return JournalCheck(report, report.ok and not conflicts, anchors, conflicts, note)

@@ -40,6 +40,7 @@ from actors.alerter.desk import Desk
 from actors.alerter.messages import TelegramCommandRefused
 from actors.alerter.outbox import Outbox, enqueue_event
 from actors.alerter.poller import Poller
+from actors.alerter.report import catch_up_day, enqueue_report
 from actors.alerter.sender import LOG_LEVEL, Sender, make_bot
 from actors.alerter.severity import severity_of
 from actors.alerter.templates import render
@@ -122,6 +123,8 @@ class AlerterActor(BaseActor):
         self.desk: Desk | None = None
         self.poller: Poller | None = None
         self._poll_task: asyncio.Task[None] | None = None
+        self._reports: set[asyncio.Task[list[int]]] = set()
+        """Daily reports being built (in the loop; their file reading on worker threads)."""
         self._records: collections.deque[Event] = collections.deque()
         """Events the poller made for the journal, published on the next tick (thread-safe)."""
         if self.commands.on and self.run_dir is None:
@@ -187,6 +190,9 @@ class AlerterActor(BaseActor):
             self.sender.run_forever(self._stop_sending), name="alert-sender"
         )
         self.log.info("alert_sender_started", unsent=unsent, pruned=pruned)
+        missed = catch_up_day(self.state_dir, time.time())
+        if missed is not None:
+            self._spawn_report(missed)
         if self.commands.on:
             self._start_poller(outbox)
 
@@ -219,7 +225,32 @@ class AlerterActor(BaseActor):
             self.outbox = None
         return True
 
+    def _spawn_report(self, day: str) -> None:
+        """Build and queue ``day``'s report in the background (call in the runtime's loop)."""
+        outbox = self.outbox
+        if outbox is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            enqueue_report(outbox, self.state_dir, day), name=f"daily-report-{day}")
+        self._reports.add(task)
+
+        def done(finished: asyncio.Task[list[int]]) -> None:
+            self._reports.discard(finished)
+            if finished.cancelled():
+                return
+            exc = finished.exception()
+            if exc is not None:
+                self.log.error("daily_report_failed", day=day, reason=repr(exc))
+            else:
+                self.log.info("daily_report_queued", day=day, alert_ids=finished.result())
+
+        task.add_done_callback(done)
+
     async def _shutdown(self) -> None:
+        for task in list(self._reports):
+            # Not yet committed: the start-up catch-up builds it again.
+            task.cancel()
+        await asyncio.gather(*self._reports, return_exceptions=True)
         if self._poll_task is not None:
             # Nothing of the poller's is half-written: a long poll in progress is cut short.
             self._poll_task.cancel()
@@ -265,6 +296,9 @@ class AlerterActor(BaseActor):
                     text=render(severity, name, fields), outbox_unwritable=problem,
                 )
             raise
+        if name == "JournalAnchored" and self.loop is not None:
+            # After the anchor's own alert is committed; built off this thread (its heartbeat).
+            self.loop.call_soon_threadsafe(self._spawn_report, str(fields["day"]))
         self.counts.total += 1
         self.iterations = self.counts.total
         key = severity.name

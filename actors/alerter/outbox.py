@@ -34,7 +34,8 @@ from actors.alerter import coalesce
 from actors.alerter.severity import Fields, Severity, raw, rule_for
 from actors.alerter.templates import render
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``alerts.photo`` (a PNG sent as a photo, its text the caption); 1 is migrated at open."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     next_attempt_at REAL    NOT NULL DEFAULT 0,
     last_error      TEXT,
     sent_at         REAL,
-    channel         TEXT                        -- 'telegram' or 'log' once delivered
+    channel         TEXT,                       -- 'telegram' or 'log' once delivered
+    photo           BLOB                        -- a PNG: sent as a photo, the text its caption
 );
 CREATE INDEX IF NOT EXISTS alerts_unsent ON alerts (severity, id) WHERE sent_at IS NULL;
 CREATE TABLE IF NOT EXISTS bursts (
@@ -62,17 +64,17 @@ CREATE TABLE IF NOT EXISTS bursts (
 
 _SELECT_DUE = """
 SELECT id, severity, kind, text, count, created_at, attempts, resend, next_attempt_at,
-       last_error, sent_at, channel
+       last_error, sent_at, channel, photo
 FROM alerts WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY severity, id LIMIT ?
 """
 _SELECT_ONE = """
 SELECT id, severity, kind, text, count, created_at, attempts, resend, next_attempt_at,
-       last_error, sent_at, channel
+       last_error, sent_at, channel, photo
 FROM alerts WHERE id = ?
 """
 _SELECT_ALL = """
 SELECT id, severity, kind, text, count, created_at, attempts, resend, next_attempt_at,
-       last_error, sent_at, channel
+       last_error, sent_at, channel, photo
 FROM alerts ORDER BY id
 """
 
@@ -115,6 +117,8 @@ class Alert(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Number of events the alert stands for."""
     dedupe_key: str | None = None
     """Enqueueing again with the same key returns the first id instead of a second alert."""
+    photo: bytes | None = None
+    """A PNG to send as a photo, with ``text`` as its caption (at most 1024 characters)."""
 
 
 class OutboxEntry(msgspec.Struct, frozen=True):
@@ -144,6 +148,8 @@ class OutboxEntry(msgspec.Struct, frozen=True):
     """When it was delivered, or None while it waits."""
     channel: Channel | None
     """Where it was delivered."""
+    photo: bytes | None = None
+    """A PNG sent as a photo (``text`` its caption), or None for a text message."""
 
     def delivery_text(self) -> str:
         """The text to send: the stored text, marked when this may be a duplicate."""
@@ -152,7 +158,8 @@ class OutboxEntry(msgspec.Struct, frozen=True):
 
 def _entry(row: Any) -> OutboxEntry:
     # sqlite3 rows are untyped tuples in the column order of the _SELECT_* queries.
-    (id_, sev, kind, text, count, created, attempts, resend, next_at, error, sent, chan) = row
+    (id_, sev, kind, text, count, created, attempts, resend, next_at, error, sent, chan,
+     photo) = row
     return OutboxEntry(
         id=int(id_),
         severity=Severity(sev),
@@ -166,6 +173,7 @@ def _entry(row: Any) -> OutboxEntry:
         last_error=None if error is None else str(error),
         sent_at=None if sent is None else float(sent),
         channel=None if chan is None else Channel(chan),
+        photo=None if photo is None else bytes(photo),
     )
 
 
@@ -214,6 +222,7 @@ class Outbox:
             # FULL: a committed alert survives power loss too, not only a process crash.
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA busy_timeout=5000")
+            await _migrate(db)
             await db.executescript(_SCHEMA)
             await db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             cursor = await db.execute(
@@ -459,8 +468,8 @@ class Outbox:
 
     async def _insert(self, alert: Alert) -> int:
         cursor = await self._db.execute(
-            "INSERT INTO alerts (severity, kind, text, count, dedupe_key, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            "INSERT INTO alerts (severity, kind, text, count, dedupe_key, created_at, photo) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
             (
                 int(alert.severity),
                 alert.kind,
@@ -468,6 +477,7 @@ class Outbox:
                 alert.count,
                 alert.dedupe_key,
                 self._clock(),
+                alert.photo,
             ),
         )
         if cursor.rowcount == 1 and cursor.lastrowid is not None:
@@ -495,6 +505,13 @@ class Outbox:
         async with self._lock:
             cursor = await self._db.execute(sql, params)
             return cursor.rowcount
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Bring an outbox of schema 1 to 2 (the ``photo`` column), keeping every alert."""
+    columns = [row[1] for row in await db.execute_fetchall("PRAGMA table_info(alerts)")]
+    if columns and "photo" not in columns:
+        await db.execute("ALTER TABLE alerts ADD COLUMN photo BLOB")
 
 
 def _summary_alert(summary: coalesce.Summary) -> Alert:

@@ -1,7 +1,8 @@
 """Delivery of outbox alerts to Telegram, with our own retries (python-telegram-bot has none).
 
 The :class:`Sender` takes due alerts from the :class:`~actors.alerter.outbox.Outbox` in order and
-calls ``telegram.Bot.send_message`` one at a time. Nothing is dropped; each failure decides how
+calls ``telegram.Bot.send_message`` one at a time (``send_photo`` for an alert that carries a
+PNG, such as the daily report's chart). Nothing is dropped; each failure decides how
 long to wait:
 
 ==========================================  ==================================================
@@ -52,6 +53,9 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 """Telegram's Bot API; tests point the bot at a local server instead."""
 
 _log = structlog.get_logger("alerter.sender")
+
+MAX_CAPTION = 1024
+"""Telegram's limit on a photo's caption, in characters."""
 
 LOG_LEVEL = {Severity.RED: "error", Severity.YELLOW: "warning", Severity.INFO: "info"}
 """Telegram off: the log level an alert is written at, so log filters see its urgency."""
@@ -300,7 +304,11 @@ class Sender:
             return True
         await self._outbox.mark_sending(entry.id)
         try:
-            await self._bot.send_message(chat_id=self._chat_id, text=entry.delivery_text())
+            if entry.photo is None:
+                await self._bot.send_message(chat_id=self._chat_id, text=entry.delivery_text())
+            else:
+                await self._bot.send_photo(chat_id=self._chat_id, photo=entry.photo,
+                                           caption=entry.delivery_text()[:MAX_CAPTION])
         except RetryAfter as exc:
             wait = retry_after_s(exc)
             await self._channel_waits(entry, exc, wait, maybe=False)

@@ -2,9 +2,10 @@
 
 Daily anchor: when the first entry of a new UTC day is appended, the finished day's final hash
 is published as ``JournalAnchored`` (the supervisor keeps it in the halts store, the alerter
-sends it), so that a tail cut from that day is detectable (a bare hash chain cannot see a
-missing tail). The last anchored day is persisted; a day finished while the actor was down (or
-whose anchor a crash kept from going out) is anchored at the next start.
+sends it with the day's report, ``actors/alerter/report.py``), so that a tail cut from that
+day is detectable (a bare hash chain cannot see a missing tail). The last anchored day is
+persisted; a day finished while the actor was down (or whose anchor a crash kept from going
+out) is anchored at the next start.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""A local HTTP server that speaks the Telegram Bot API (getMe, sendMessage, getUpdates), with
-scripted faults.
+"""A local HTTP server that speaks the Telegram Bot API (getMe, sendMessage, sendPhoto,
+getUpdates), with scripted faults.
 
 Point the real ``telegram.Bot`` at it: ``Bot(token, base_url=server.base_url)``. It answers the
 way Telegram does (``{"ok": true, "result": {...}}`` with a full Message object; errors as
 ``{"ok": false, "error_code": ..., "description": ...}``), records every message it delivered, and
-can misbehave on request:
+can misbehave on request (``sendPhoto`` arrives as multipart/form-data, as the library uploads
+a file; its caption is recorded as the text and the file's bytes as ``photo``):
 
 * :meth:`BotApiServer.fail_next` / :meth:`BotApiServer.fail_for`: answer 502 (an nginx HTML page,
   as Telegram's front end does) or any other status, for N requests or for a time window;
@@ -27,6 +28,8 @@ one per connection; :meth:`BotApiServer.stop` (or leaving the ``with`` block) jo
 from __future__ import annotations
 
 import contextlib
+import email.parser
+import email.policy
 import itertools
 import json
 import socket
@@ -47,6 +50,8 @@ BOT_ID = 123456789
 BOT_USERNAME = "quantfund_test_bot"
 MAX_TEXT = 4096
 """Telegram's limit on a message text, in characters."""
+MAX_CAPTION = 1024
+"""Telegram's limit on a photo's caption, in characters."""
 
 _BAD_GATEWAY_HTML = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -67,6 +72,8 @@ class Delivered:
     """``time.monotonic()`` when it was accepted."""
     message_id: int
     """Id the server gave it."""
+    photo: bytes | None = None
+    """The uploaded file, for sendPhoto (``text`` is then its caption)."""
 
 
 @dataclass(frozen=True)
@@ -192,9 +199,25 @@ def _parse_params(query: str, content_type: str, body: bytes) -> dict[str, Any]:
         loaded = json.loads(body)
         if isinstance(loaded, dict):
             params.update(loaded)
+    elif content_type.startswith("multipart/form-data") and body:
+        params.update(_parse_multipart(content_type, body))
     elif body:
         params.update(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
     return params
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Form fields as text, and uploaded files as bytes (an uploaded file has a filename)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        fields[name] = payload if part.get_filename() else payload.decode()
+    return fields
 
 
 def _chat_id(raw: Any) -> int | str | None:
@@ -503,7 +526,7 @@ class BotApiServer:
     ) -> tuple[int, dict[str, Any] | bytes] | None:
         """The answer to one request, or None when the handler must not answer (a hang)."""
         now = time.monotonic()
-        text = params.get("text") if method == "sendMessage" else None
+        text = params.get("text") if method == "sendMessage" else params.get("caption")
         if token != self.token:
             self._record(method, now, "401", text)
             return 401, _error(401, "Unauthorized")
@@ -522,10 +545,10 @@ class BotApiServer:
         if method == "getMe":
             self._record(method, now, "ok", None)
             return 200, {"ok": True, "result": _bot_user()}
-        if method != "sendMessage":
+        if method not in ("sendMessage", "sendPhoto"):
             self._record(method, now, "404", None)
             return 404, _error(404, "Not Found: method not found")
-        problem = _check_message(params)
+        problem = _check_message(params) if method == "sendMessage" else _check_photo(params)
         if problem is not None:
             self._record(method, now, "400", text)
             return 400, _error(400, problem)
@@ -556,9 +579,10 @@ class BotApiServer:
         chat_id = _chat_id(params.get("chat_id"))
         return Delivered(
             chat_id=chat_id if chat_id is not None else 0,
-            text=str(params.get("text", "")),
+            text=str(params.get("text", params.get("caption", ""))),
             at=time.monotonic(),
             message_id=next(self._ids),
+            photo=photo if isinstance(photo := params.get("photo"), bytes) else None,
         )
 
 
@@ -570,6 +594,16 @@ def _check_message(params: dict[str, Any]) -> str | None:
         return "Bad Request: message text is empty"
     if len(str(text)) > MAX_TEXT:
         return "Bad Request: message is too long"
+    return None
+
+
+def _check_photo(params: dict[str, Any]) -> str | None:
+    if _chat_id(params.get("chat_id")) is None:
+        return "Bad Request: chat_id is empty"
+    if not isinstance(params.get("photo"), bytes) or not params["photo"]:
+        return "Bad Request: there is no photo in the request"
+    if len(str(params.get("caption", ""))) > MAX_CAPTION:
+        return "Bad Request: message caption is too long"
     return None
 
 
@@ -620,5 +654,15 @@ def _message_json(message: Delivered) -> dict[str, Any]:
         "from": _bot_user(),
         "chat": chat,
         "date": int(time.time()),
-        "text": message.text,
+        **({"text": message.text} if message.photo is None else {
+            "caption": message.text, "photo": [_photo_size(message)]}),
     }
+
+
+def _photo_size(message: Delivered) -> dict[str, Any]:
+    """A PhotoSize for an uploaded PNG (its IHDR gives the size; 0 x 0 when not a PNG)."""
+    data = message.photo or b""
+    png = data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24
+    width, height = (int.from_bytes(data[16:20]), int.from_bytes(data[20:24])) if png else (0, 0)
+    return {"file_id": f"photo-{message.message_id}", "file_unique_id": f"u{message.message_id}",
+            "width": width, "height": height, "file_size": len(data)}
