@@ -64,6 +64,9 @@ def main() -> int:
             for i, interval in enumerate(args.interval or [0.005, 0.1]):
                 run_quote(tmp / f"quote{i}", sync, quotes=args.quotes, interval=interval,
                           bare=args.bare if i == 0 else 0)
+            for interval in args.interval or [0.1]:  # the embedded default pace, woken
+                run_quote(tmp / f"quote-wake{interval}", sync, quotes=args.quotes,
+                          interval=interval, bare=0, wake=True)
         if "halt" in parts:
             run_halt(tmp / "halt", sync, halts=args.halts, resting=args.resting)
         if "cpu" in parts:

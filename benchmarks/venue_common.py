@@ -38,6 +38,7 @@ quantity = 0.001
 limit_offset_pct = {offset}
 [orchestrator.feed]
 kind = "venue"
+wake_on_update = {wake}
 [breaker]                       # EveryN pays the spread on every round trip: not a breaker test
 max_consecutive_losses = 1000000
 sharpe_floor = -1000000.0
@@ -46,16 +47,21 @@ sharpe_floor = -1000000.0
 the symbols updated since the last), market orders or limits ``offset`` % away."""
 
 WEIGHT_LIMIT = 1_000_000
+ORDERS_PER_10S = 1_000_000
+"""The ORDERS limit the exchange publishes (the gate fits its throttle under it): not a
+rate-limit test either."""
 """The exchange's request weight per minute (Binance spot: 6,000): a benchmark's thousands of
 orders and cancels a minute are not a rate-limit test."""
 
 
 def tree_config(x: ExchangeProcess, *, symbols: list[str], broker: str = "venue",
-                interval: float = 0.05, every: int = 1, offset: float = 0.0) -> str:
+                interval: float = 0.05, every: int = 1, offset: float = 0.0,
+                wake: bool = False) -> str:
     """``TREE`` filled in for exchange ``x``."""
     quoted = "[" + ", ".join(f'"{s}"' for s in symbols) + "]"
     return TREE.format(rest=x.base_url, ws=x.ws_url, symbols=quoted, broker=broker,
-                       interval=interval, every=every, offset=offset, weight=WEIGHT_LIMIT)
+                       interval=interval, every=every, offset=offset, weight=WEIGHT_LIMIT,
+                       wake=str(wake).lower())
 
 
 @contextlib.contextmanager
@@ -66,7 +72,7 @@ def exchange_and_tree(tmp: Path, exchange_args: list[str], **config: Any,
     tmp.mkdir(parents=True, exist_ok=True)
     os.environ["QUANTFUND_VENUE_KEY"], os.environ["QUANTFUND_VENUE_SECRET"] = KEY, SECRET
     with local_exchange(tmp / "exchange.sqlite", "--weight-limit", str(WEIGHT_LIMIT),
-                        *exchange_args) as x:
+                        "--orders-per-10s", str(ORDERS_PER_10S), *exchange_args) as x:
         (tmp / "tree").mkdir()
         tree = TreeRun(tmp / "tree", tree_config(x, **config))
         try:

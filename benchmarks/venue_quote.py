@@ -48,12 +48,13 @@ def _drive(x: ExchangeProcess, rounds: int, base: float, gap_s: float) -> dict[f
 
 
 def run_quote(tmp: Path, exchange_args: list[str], *, quotes: int, interval: float,
-              bare: int) -> None:
+              bare: int, wake: bool = False) -> None:
     """Time ``quotes`` quotes to their orders with the loop every ``interval`` s; then ``bare``
     ccxt calls apart (0: none)."""
     args = ["--symbols", SYMBOL, "--prices", f"{SYMBOL}=50000", "--balances",
             "USDT=100000000,BTC=1000", *exchange_args]
-    with exchange_and_tree(tmp, args, symbols=[SYMBOL], interval=interval) as (x, tree):
+    with exchange_and_tree(tmp, args, symbols=[SYMBOL], interval=interval,
+                           wake=wake) as (x, tree):
         orchestrator = psutil.Process(tree.child_pid("orchestrator"))
         with BusRecorder(tree.run_dir, [b"PriceTick."]) as bus:
             time.sleep(0.5)
@@ -81,7 +82,8 @@ def run_quote(tmp: Path, exchange_args: list[str], *, quotes: int, interval: flo
         total.append((t_recv - t_sent) * 1000)
         orch.append((t_bus - t_sent) * 1000)
         execu.append((t_recv - t_bus) * 1000)
-    table(f"quote -> order at the venue, whole tree, loop every {interval * 1000:g} ms "
+    woken = ", woken by each update" if wake else ""
+    table(f"quote -> order at the venue, whole tree, loop every {interval * 1000:g} ms{woken} "
           f"({len(total)} of {quotes} quotes made an order; orchestrator CPU {cpu:.0f} %)", {
               "ticker sent -> order received by the venue": total,
               "  ticker sent -> PriceTick on the bus (orchestrator)": orch,

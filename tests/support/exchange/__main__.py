@@ -45,6 +45,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="SQLite synchronous of the book's file (FULL: an fsync per answer)")
     p.add_argument("--max-fill-qty", default="", help="BTC/USDT=0.01,... largest single fill")
     p.add_argument("--fee-rate", default="0.001", help="commission share of what is received")
+    p.add_argument("--orders-per-10s", type=int, default=100,
+                   help="the ORDERS limit exchangeInfo publishes")
     return p.parse_args(argv)
 
 
@@ -67,6 +69,7 @@ async def serve(ns: argparse.Namespace) -> None:
         balances={k.upper(): Decimal(v) for k, v in _pairs(ns.balances).items()},
         seed=ns.seed, tick_ms=ns.tick_ms, weight_limit=ns.weight_limit,
         spread_ticks=ns.spread_ticks, fee_rate=Decimal(ns.fee_rate),
+        orders_per_10s=ns.orders_per_10s,
         max_fill_qty={k.replace("/", "").upper(): Decimal(v)
                       for k, v in _pairs(ns.max_fill_qty).items()},
     )

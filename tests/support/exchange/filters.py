@@ -125,15 +125,17 @@ def spec_for(symbol: str) -> Spec:
     return Spec(base, quote, step=D("0.0001"), min_qty=D("0.0001"))
 
 
-def exchange_info(specs: list[Spec], server_time: int, weight_limit: int) -> dict[str, object]:
-    """The ``GET /api/v3/exchangeInfo`` body."""
+def exchange_info(specs: list[Spec], server_time: int, weight_limit: int,
+                  orders_per_10s: int = 100) -> dict[str, object]:
+    """The ``GET /api/v3/exchangeInfo`` body (its ORDERS limit published, not enforced)."""
     return {
         "timezone": "UTC",
         "serverTime": server_time,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
              "limit": weight_limit},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
+             "limit": orders_per_10s},
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5,
              "limit": 61000},

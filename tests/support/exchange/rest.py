@@ -78,7 +78,7 @@ def time(ex: Exchange, p: Params) -> Any:
 def exchange_info_(ex: Exchange, p: Params) -> Any:
     syms = _symbols(ex, p)
     specs = [ex.book.specs[s] for s in (syms if syms is not None else ex.book.specs)]
-    return exchange_info(specs, ex.now(), ex.weights.limit)
+    return exchange_info(specs, ex.now(), ex.weights.limit, ex.orders_per_10s)
 
 
 def ticker_24hr(ex: Exchange, p: Params) -> Any:

@@ -44,11 +44,14 @@ class Exchange:
         spread_ticks: int = 2,
         max_fill_qty: dict[str, Decimal] | None = None,
         fee_rate: Decimal = Decimal("0.001"),
+        orders_per_10s: int = 100,
     ) -> None:
         self.book = Book(specs={s.symbol: s for s in specs}, prices=dict(start_prices),
                          spread_ticks=spread_ticks, max_fill_qty=dict(max_fill_qty or {}),
                          fee_rate=fee_rate)
         self.store = store
+        self.orders_per_10s = orders_per_10s
+        """The ORDERS limit exchangeInfo publishes (per 10 s)."""
         if store.fresh():
             self.book.balances = {a: [v, D(0)] for a, v in balances.items()}
             store.save(self.book)
