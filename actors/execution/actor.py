@@ -50,6 +50,10 @@ from actors.execution.markouts import Markouts, ShadowRecord
 from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
+    ExecutionStatus,
+    GateStatus,
+    InstrumentBook,
+    LastFill,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -104,6 +108,8 @@ class Book(msgspec.Struct):
     final_counts: dict[str, int] | None = None
     """Orders by final status. None: a book written before final orders went cold, whose
     orders are all under ``order/`` and are counted (and moved) at the next start."""
+    last_fill: LastFill | None = None
+    """The most recent fill booked (None before the first, or in a book written before it)."""
 
 
 def stored_orders(kv: Mapping[str, bytes]) -> dict[str, OrderRecord]:
@@ -163,6 +169,8 @@ class ExecutionActor(BaseActor):
                     self._legacy_final.append(order)
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
+        self.priced_at: dict[str, float] = {}
+        """Instrument -> wall time its last price was taken."""
         self.markouts = Markouts()
         self.last_ts = 0.0
         self.broker = make_broker(
@@ -203,6 +211,7 @@ class ExecutionActor(BaseActor):
         self._reconcile_at = float("-inf")
         """When the venue was last reconciled (the tick's clock); -inf: due."""
         self._reconcile_why = "start"
+        self._status_at = float("-inf")
 
     def summary(self) -> Summary:
         """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
@@ -416,6 +425,10 @@ class ExecutionActor(BaseActor):
         order.filled, order.avg_fill_price = done, report.fill_price
         pf = self.book.portfolio
         realized = pf.apply_fill(order.instrument, order.side, quantity, price)
+        self.book.last_fill = LastFill(
+            client_order_id=order.client_order_id, instrument=order.instrument,
+            side=order.side, quantity=quantity, price=price, at=self.clock().wall,
+        )
         self.publish(OrderFilled(
             client_order_id=order.client_order_id, instrument=order.instrument,
             side=order.side, quantity=quantity, price=price,
@@ -482,6 +495,46 @@ class ExecutionActor(BaseActor):
             positions=self.book.portfolio.signed(), orders=self.status_counts(),
         ))
 
+    def status(self) -> ExecutionStatus:
+        """What execution holds and how it marks it now (``quantfund status``): every figure
+        from the book, the last prices and the gate's own state."""
+        pf, prices, cfg = self.book.portfolio, self.prices, self.config
+        now = self.clock()
+        instruments: dict[str, InstrumentBook] = {}
+        for name in sorted({*pf.positions, *prices}):
+            pos = pf.positions.get(name)
+            instruments[name] = InstrumentBook(
+                position=pos.quantity if pos else 0.0,
+                avg_price=pos.avg_price if pos else 0.0,
+                last_price=prices.get(name), last_price_at=self.priced_at.get(name),
+                unrealized_pnl=pf.unrealized(name, prices),
+                realized_pnl=pos.realized_pnl if pos else 0.0,
+            )
+        equity = pf.equity(prices)
+        in_window = gate.orders_in_window(self.gate_state, now, cfg.gate)
+        open_orders: dict[str, int] = {}
+        for order in self.open.values():
+            open_orders[order.status.value] = open_orders.get(order.status.value, 0) + 1
+        return ExecutionStatus(
+            instruments=instruments, equity=equity, cash=pf.cash, realized_pnl=pf.realized_pnl,
+            unrealized_pnl=sum(i.unrealized_pnl for i in instruments.values()),
+            orders=self.status_counts(), open_orders=open_orders, fills=pf.fills,
+            last_fill=self.book.last_fill,
+            gate=GateStatus(
+                orders_in_window=in_window, max_orders_per_window=cfg.gate.max_orders_per_window,
+                rate_window_s=cfg.gate.rate_window_s,
+                rate_headroom=max(0, cfg.gate.max_orders_per_window - in_window),
+                session_id=self.gate_state.session_id,
+                daily_loss=gate.session_loss(self.gate_state, equity),
+                daily_loss_limit=cfg.gate.daily_loss_limit,
+            ),
+            at=now.wall,
+        )
+
+    def _publish_status(self) -> None:
+        self._status_at = self.clock().elapsed
+        self.publish(self.status())
+
     def tick_interval(self) -> float | None:
         """Publish a due snapshot, and let resting orders fill between price ticks."""
         interval: float = self.config.snapshot_interval_s
@@ -489,7 +542,8 @@ class ExecutionActor(BaseActor):
 
     def on_tick(self, now: float) -> None:
         """Fills that fell due at the venue without a price tick; a snapshot if one is due;
-        a reconciliation with a real venue every ``[venue] reconcile_every_s``."""
+        a reconciliation with a real venue every ``[venue] reconcile_every_s``; the status
+        every ``status_interval_s``."""
         self._match()
         venue = self.config.venue
         if venue is not None and self.broker.name == "venue" and (
@@ -500,6 +554,8 @@ class ExecutionActor(BaseActor):
             self._reconcile_why = "periodic"
         if self._snapshot_due:
             self._publish_snapshot()
+        if self.clock().elapsed - self._status_at >= self.config.status_interval_s:
+            self._publish_status()
 
     def _match(self) -> None:
         for report in self.broker.match():
@@ -539,6 +595,7 @@ class ExecutionActor(BaseActor):
             return
         if isinstance(msg, PriceTick):
             self.prices[msg.instrument] = msg.price
+            self.priced_at[msg.instrument] = self.clock().wall
             self.last_ts = msg.ts
             for rec in self.markouts.on_price(msg.instrument, msg.price, msg.ts):
                 self.put(MARKOUT_KEY + rec.client_order_id, rec)
@@ -560,6 +617,7 @@ class ExecutionActor(BaseActor):
         self._reconcile()
         self._check_positions()
         self._publish_snapshot()
+        self._publish_status()
 
     def _check_positions(self) -> None:
         """After the restart's reconciliation, execution's positions must be the venue's; a
