@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +24,7 @@ from actors.breaker.rules import rolling_sharpe
 from actors.execution.actor import OPEN
 from actors.execution.gate import GateState
 from supervisor.drill.stores import breaker_state
+from supervisor.status_watch import REDRAW
 from tests.support.tree import TreeRun
 from tests.support.venue import PAPER, execution_orders
 
@@ -151,7 +156,8 @@ def test_status_json_figures_are_executions_and_the_breakers_own(tree_factory, t
 
 def test_watch_piped_prints_plain_snapshots_and_stops_after_count(tree_factory) -> None:
     """``status --watch --count 2 --interval 0.2`` piped: two plain-text snapshots (no
-    terminal escapes), each with the trading section, then exit 0."""
+    terminal escapes), each with the trading section, then exit 0 (``--json``: one object a
+    line); on a terminal drawn in place; without ``--count`` it ends on Ctrl-C."""
     tree = tree_factory(PAPER)
     tree.wait_started()
     out = _cli(tree, "status", "--watch", "--count", "2", "--interval", "0.2")
@@ -164,3 +170,55 @@ def test_watch_piped_prints_plain_snapshots_and_stops_after_count(tree_factory) 
     objs = [json.loads(line) for line in lines.stdout.splitlines()]
     assert len(objs) == 2
     assert all("trading" in o for o in objs)
+    _watch_on_a_terminal(tree)
+    _watch_ends_on_ctrl_c(tree)
+
+
+def _argv(tree: TreeRun, *args: str) -> list[str]:
+    return [sys.executable, "-m", "supervisor.cli", "status", "--watch", *args,
+            "--run-dir", str(tree.run_dir), "--state-dir", str(tree.state_dir)]
+
+
+def _watch_on_a_terminal(tree: TreeRun) -> None:
+    """On a terminal each snapshot is drawn in place: cursor home and clear before each."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen(_argv(tree, "--count", "2", "--interval", "0.2"), stdout=child,
+                            stderr=subprocess.PIPE, cwd=str(Path(__file__).parents[2]))
+    os.close(child)
+    out = b""
+    try:
+        assert proc.wait(timeout=30) == 0
+        while select.select([main], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(main)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+    assert out.count(REDRAW.encode()) == 2
+    assert out.count(b"trading state:") == 2
+
+
+def _watch_ends_on_ctrl_c(tree: TreeRun) -> None:
+    """With no --count it runs until Ctrl-C (SIGINT), then exits 0 without a traceback."""
+    proc = subprocess.Popen(_argv(tree, "--interval", "0.2"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=str(Path(__file__).parents[2]))
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the first snapshot's time stamp
+        assert first.strip()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
