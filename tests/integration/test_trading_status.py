@@ -147,6 +147,7 @@ def test_status_json_figures_are_executions_and_the_breakers_own(tree_factory, t
     assert br["max_drawdown_pct"] == 5.0
     assert math.isclose(br["daily_loss"], r.session_start_equity - r.last_equity)
     assert data["trading"]["feeds"] == {}  # a replayed feed announces no staleness
+    assert isinstance(data["trading"]["outbox_depth"], int)  # from the alerter's heartbeat
     # The text view carries the same figures.
     assert f"{pos.quantity:g}" in text.stdout
     assert f"{ex['equity']:.2f}" in text.stdout
