@@ -40,7 +40,7 @@ from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
 from actors._runtime.store import COLD_PREFIX, connect_readonly
 from actors._runtime.trading import TradingState, TradingStateChanged, allows_order
-from actors.execution import gate
+from actors.execution import gate, status_report
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.brokers import make_broker
 from actors.execution.config import ExecutionConfig
@@ -51,8 +51,6 @@ from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
     ExecutionStatus,
-    GateStatus,
-    InstrumentBook,
     LastFill,
     OrderAccepted,
     OrderCancelled,
@@ -498,37 +496,11 @@ class ExecutionActor(BaseActor):
     def status(self) -> ExecutionStatus:
         """What execution holds and how it marks it now (``quantfund status``): every figure
         from the book, the last prices and the gate's own state."""
-        pf, prices, cfg = self.book.portfolio, self.prices, self.config
-        now = self.clock()
-        instruments: dict[str, InstrumentBook] = {}
-        for name in sorted({*pf.positions, *prices}):
-            pos = pf.positions.get(name)
-            instruments[name] = InstrumentBook(
-                position=pos.quantity if pos else 0.0,
-                avg_price=pos.avg_price if pos else 0.0,
-                last_price=prices.get(name), last_price_at=self.priced_at.get(name),
-                unrealized_pnl=pf.unrealized(name, prices),
-                realized_pnl=pos.realized_pnl if pos else 0.0,
-            )
-        equity = pf.equity(prices)
-        in_window = gate.orders_in_window(self.gate_state, now, cfg.gate)
-        open_orders: dict[str, int] = {}
-        for order in self.open.values():
-            open_orders[order.status.value] = open_orders.get(order.status.value, 0) + 1
-        return ExecutionStatus(
-            instruments=instruments, equity=equity, cash=pf.cash, realized_pnl=pf.realized_pnl,
-            unrealized_pnl=sum(i.unrealized_pnl for i in instruments.values()),
-            orders=self.status_counts(), open_orders=open_orders, fills=pf.fills,
-            last_fill=self.book.last_fill,
-            gate=GateStatus(
-                orders_in_window=in_window, max_orders_per_window=cfg.gate.max_orders_per_window,
-                rate_window_s=cfg.gate.rate_window_s,
-                rate_headroom=max(0, cfg.gate.max_orders_per_window - in_window),
-                session_id=self.gate_state.session_id,
-                daily_loss=gate.session_loss(self.gate_state, equity),
-                daily_loss_limit=cfg.gate.daily_loss_limit,
-            ),
-            at=now.wall,
+        return status_report.report(
+            self.book.portfolio, prices=self.prices, priced_at=self.priced_at,
+            orders=self.status_counts(), open_statuses=(o.status for o in self.open.values()),
+            last_fill=self.book.last_fill, gate_state=self.gate_state, config=self.config.gate,
+            now=self.clock(),
         )
 
     def _publish_status(self) -> None:
