@@ -6,6 +6,8 @@ from typing import Union
 
 import msgspec
 
+from supervisor.trading_view import TradingStatus
+
 
 class AdminRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):
     """Base of admin requests."""
@@ -110,6 +112,10 @@ class StatusReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=T
     state_unwritable: list[str] = msgspec.field(default_factory=list)
     """What cannot write now (``actor: waiting for the disk``, ``halts store: problem``):
     trading is HALTED until it can and an operator resumes; empty when everything writes."""
+    trading: TradingStatus | None = None
+    """Positions, marks, PnL, drawdown and daily loss against their limits, breaker, gate
+    headroom, orders, last fill, feeds and alert outbox, as execution, the breaker, the feed
+    and the alerter last reported them (None from a supervisor that keeps none)."""
 
 
 class ErrorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=True):

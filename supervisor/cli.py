@@ -24,8 +24,17 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the supervised tree in the foreground")
     _dirs(up)
     up.add_argument("--duration", type=float, help="stop (drain) after this many seconds")
-    st = sub.add_parser("status", help="ask the running supervisor for the tree's status")
+    st = sub.add_parser("status", help="ask the running supervisor for the tree's status "
+                        "and its trading (positions, PnL, limits, breaker, orders, feeds)")
     _dirs(st, json_flag=True)
+    st.add_argument("--watch", action="store_true",
+                    help="ask again every --interval seconds: redrawn in place on a terminal, "
+                    "one snapshot after another when piped (--json: one object a line); "
+                    "Ctrl-C ends it")
+    st.add_argument("--interval", type=_positive, default=1.0,
+                    help="seconds between two snapshots of --watch (default 1)")
+    st.add_argument("--count", type=_positive_int,
+                    help="with --watch: stop after this many snapshots (default: until Ctrl-C)")
     for name, text in (("halt", "stop all new trading until an operator resumes"),
                        ("reduce", "allow only exposure-reducing orders"),
                        ("resume", "back to ACTIVE")):
@@ -82,6 +91,22 @@ def _drill_parser(sub: Any) -> None:
                              help="resume trading if the drill halted it (default: resume)")
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def _dirs(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
     p.add_argument("--config", type=Path, help="TOML with the keys to change from the default")
     p.add_argument("--state-dir", help="state directory (default: $STATE_DIRECTORY or config)")
@@ -107,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run(config, dirs, args.duration)
         if args.command == "status":
-            return _status(dirs.run, args.json, args.timeout)
+            return _status(dirs.run, args)
         if args.command in ("halt", "reduce", "resume"):
             return _operator(args.command, args.reason, dirs, args.json, args.timeout)
         if args.command == "drill":
@@ -141,36 +166,22 @@ def _print_json(obj: Any) -> None:
     print(msgspec.json.encode(data).decode())
 
 
-def _status(run_dir: Path, as_json: bool, timeout: float) -> int:
-    from supervisor.admin_messages import ErrorReply, StatusReply, StatusRequest
-    from supervisor.client import request
-    from supervisor.errors import AdminUnavailable
+def _status(run_dir: Path, args: argparse.Namespace) -> int:
+    """``status``: one answer, or ``--watch``: one every interval."""
+    from supervisor.status_text import render
+    from supervisor.status_watch import ask, json_line, watch
 
-    try:
-        reply = request(run_dir, StatusRequest(), timeout_s=timeout)
-    except AdminUnavailable as exc:
-        print(f"quantfund: {exc}", file=sys.stderr)
-        return EXIT_NO_ANSWER
-    if isinstance(reply, ErrorReply) or not isinstance(reply, StatusReply):
-        print(f"quantfund: {getattr(reply, 'error', reply)}", file=sys.stderr)
-        return EXIT_FAILED
-    if as_json:
-        _print_json(reply)
-        return EXIT_OK
-    sv = reply.supervisor
-    print(f"trading state: {reply.trading_state} (seq {reply.trading_state_seq})   supervisor pid "
-          f"{sv.pid}  up {sv.uptime_s:.1f} s  tree live: {sv.tree_live}")
-    if reply.halts_store_problem:
-        print(f"HALTS STORE FAILED VERIFICATION: {reply.halts_store_problem}")
-    for lost in reply.state_lost:
-        print(f"STATE LOST AT START (started HALTED): {lost}")
-    for stuck in reply.state_unwritable:
-        print(f"STATE CANNOT BE WRITTEN (HALTED): {stuck}")
-    print(f"{'actor':<14}{'pid':>8}  {'alive':<6}{'restarts':>9}{'beat age':>10}{'iterations':>12}")
-    for a in reply.actors:
-        age = "-" if a.last_heartbeat_age_s is None else f"{a.last_heartbeat_age_s:.2f}s"
-        it = "-" if a.iterations is None else str(a.iterations)
-        print(f"{a.name:<14}{a.pid or '-':>8}  {a.alive!s:<6}{a.restarts:>9}{age:>10}{it:>12}")
+    if args.watch:
+        return watch(run_dir, as_json=args.json, timeout=args.timeout, interval=args.interval,
+                     count=args.count)
+    if args.count is not None:
+        print("quantfund: --count needs --watch", file=sys.stderr)
+        return EXIT_USAGE
+    reply, problem, code = ask(run_dir, args.timeout)
+    if reply is None:
+        print(f"quantfund: {problem}", file=sys.stderr)
+        return code
+    print(json_line(reply) if args.json else render(reply))
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from actors._runtime.messages import (
     Ack,
     AdminCommandReceived,
     Drained,
+    Event,
     Heartbeat,
     JournalAnchored,
     Message,
@@ -63,6 +64,7 @@ from supervisor.killswitch import KillSwitch
 from supervisor.metrics import Live, Metrics
 from supervisor.notify import Notifier, WatchdogDecision, WatchdogGate
 from supervisor.trading_state import Source
+from supervisor.trading_view import TradingView
 from supervisor.tree import Tree
 from supervisor.zygote import PRELOAD, Zygote, become_subreaper
 
@@ -163,6 +165,7 @@ class Supervisor:
         """Prepare; sockets are opened in ``run``."""
         self.notifier = notifier or Notifier(None)
         self.execution_snapshot: ExecutionSnapshot | None = None
+        self.trading = TradingView()
         self.gate: WatchdogGate | None = None
         self.config = config
         self.dirs = dirs
@@ -349,6 +352,8 @@ class Supervisor:
 
     def _on_event(self, env: Envelope[Message]) -> None:
         msg = env.payload
+        if isinstance(msg, Event):
+            self.trading.observe(msg)
         if isinstance(msg, Heartbeat):
             child = self.tree.by_name.get(msg.actor)
             if child is not None and child.pid == msg.pid:
@@ -538,4 +543,5 @@ class Supervisor:
             actors=actors,
             positions=dict(snap.positions) if snap else {},
             orders=dict(snap.orders) if snap else {},
+            trading=self.trading.status(),
         )

@@ -35,7 +35,7 @@ from actors._runtime.messages import Message
 from actors._runtime.trading import TradingState, TradingStateChanged
 from actors.breaker import rules
 from actors.breaker.config import BreakerActorConfig
-from actors.breaker.messages import BreakerHalted, BreakerReset, BreakerTripped
+from actors.breaker.messages import BreakerHalted, BreakerReset, BreakerStatus, BreakerTripped
 from actors.execution.messages import EquityUpdated, OrderFilled
 
 SOURCE = "breaker"
@@ -77,15 +77,17 @@ class BreakerActor(BaseActor):
         # Elapsed reading of the last request, in this process only: a restarted breaker asks
         # again at its first tick (the old process may have died before the request left).
         self._asked_at = -math.inf
+        self._status_at = -math.inf
         reader = HaltsReader(self.state_dir)
         self.trading, _ = reader.state()
         self._last_change = reader.last_change()
         reader.close()
 
     def on_ready(self) -> None:
-        """A breaker file older than the halts store must not pass for an untripped breaker:
-        the store says the breaker stopped trading, the file remembers no trip (nor a resume
-        it asked for), so the tree goes HALTED with why, for an operator to decide."""
+        """Report the status; then: a breaker file older than the halts store must not pass for
+        an untripped breaker: the store says the breaker stopped trading, the file remembers no
+        trip (nor a resume it asked for), so the tree goes HALTED with why, for an operator."""
+        self._publish_status()
         last, st = self._last_change, self.st
         if last is None or last[1] != SOURCE:
             return
@@ -113,6 +115,29 @@ class BreakerActor(BaseActor):
             "paused_until": r.paused_until or 0.0,
             "halted": r.halted,
         }
+
+    def status(self) -> BreakerStatus:
+        """The rules' state against their limits now (``quantfund status``)."""
+        r, cfg = self.st.rules, self.rules_config
+        drawdown = None
+        if r.peak_equity is not None and r.last_equity is not None:
+            drawdown = rules.drawdown_pct(r.peak_equity, r.last_equity)
+        return BreakerStatus(
+            peak_equity=r.peak_equity, last_equity=r.last_equity, drawdown_pct=drawdown,
+            max_drawdown_pct=cfg.max_drawdown_pct, session_id=r.session_id,
+            daily_loss=rules.session_loss(r), daily_loss_limit=cfg.daily_loss_limit,
+            consecutive_losses=r.consecutive_losses,
+            max_consecutive_losses=cfg.max_consecutive_losses,
+            sharpe=rules.window_sharpe(r),
+            sharpe_trades=len(r.trade_pnls), sharpe_floor=cfg.sharpe_floor,
+            sharpe_min_trades=cfg.sharpe_min_trades, trips_in_24h=len(r.trip_times),
+            max_trips_per_24h=cfg.max_trips_per_24h, paused_until=r.paused_until,
+            halted=r.halted, trips=self.st.trips, at=self.clock().wall,
+        )
+
+    def _publish_status(self) -> None:
+        self._status_at = self.clock().elapsed
+        self.publish(self.status())
 
     def tick_interval(self) -> float | None:
         """How often the clock is applied."""
@@ -152,6 +177,8 @@ class BreakerActor(BaseActor):
             self._act(state, actions)
             self.put("breaker", self.st)
         self._retry(instant)
+        if instant.elapsed - self._status_at >= self.config.status_interval_s:
+            self._publish_status()
 
     def _follow(self, msg: TradingStateChanged, now: Instant) -> None:
         st = self.st

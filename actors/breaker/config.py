@@ -34,6 +34,8 @@ class BreakerActorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """IANA time zone name in which ``session_reset`` is read."""
     check_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 0.25
     """How often the clock is applied (a pause ends at most this late)."""
+    status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    """``BreakerStatus`` (``quantfund status``) is published this often (and on start)."""
     request_retry_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
     """A state the breaker asked for that the bus has not shown is asked for again this often."""
 

@@ -34,3 +34,48 @@ class BreakerReset(Event, frozen=True, forbid_unknown_fields=True, tag=True):
 
     reason: str
     """Why trading may resume."""
+
+
+class BreakerStatus(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """The breaker's rules' state against their limits, for ``quantfund status``: published
+    every ``status_interval_s`` and on start (the supervisor keeps the last one)."""
+
+    peak_equity: float | None
+    """Running peak of the equity marks (None before the first mark)."""
+    last_equity: float | None
+    """The most recent equity mark."""
+    drawdown_pct: float | None
+    """Percent the last mark sits below the peak (None before the first mark)."""
+    max_drawdown_pct: float
+    """The drawdown rule's limit."""
+    session_id: str
+    """Session the breaker's daily-loss baseline belongs to ('' before the first mark)."""
+    daily_loss: float | None
+    """Equity fallen since the session's first mark (negative: a gain); None before a mark."""
+    daily_loss_limit: float
+    """``[breaker] daily_loss_limit``: the breaker trips at this loss."""
+    consecutive_losses: int
+    """Closed trades in a row that lost."""
+    max_consecutive_losses: int
+    """The run that trips."""
+    sharpe: float | None
+    """Rolling per-trade Sharpe ratio of the window (None below two trades; +-inf with no
+    dispersion, which JSON shows as null, the text view as inf)."""
+    sharpe_trades: int
+    """Trades in the Sharpe window."""
+    sharpe_floor: float
+    """Trip below this (once the window holds ``sharpe_min_trades``)."""
+    sharpe_min_trades: int
+    """Trades the rule needs before it judges."""
+    trips_in_24h: int
+    """Trips counted within the last 24 h."""
+    max_trips_per_24h: int
+    """The trip that reaches this halts."""
+    paused_until: float | None
+    """Wall-clock estimate (epoch seconds) of the end of the breaker's pause; None if none."""
+    halted: bool
+    """The breaker halted (until an operator resets it)."""
+    trips: int
+    """Trips since the breaker's state began."""
+    at: float
+    """Wall time (epoch seconds) of this report."""

@@ -158,6 +158,18 @@ def rolling_sharpe(pnls: tuple[float, ...]) -> float:
     return mean / stdev
 
 
+def session_loss(state: BreakerState) -> float | None:
+    """Equity fallen since the session's first mark (negative: a gain); None before a mark."""
+    if state.session_start_equity is None or state.last_equity is None:
+        return None
+    return state.session_start_equity - state.last_equity
+
+
+def window_sharpe(state: BreakerState) -> float | None:
+    """The rolling Sharpe ratio of the trade window (None below two trades)."""
+    return rolling_sharpe(state.trade_pnls) if len(state.trade_pnls) >= 2 else None
+
+
 def _carried(state: BreakerState, now: Instant) -> BreakerState:
     """The state with every elapsed reading on ``now``'s boot (see :func:`carry`).
 
@@ -266,7 +278,8 @@ def on_equity(state: BreakerState, equity: float, now: Instant, config: BreakerC
     )
     fired: _Fired = None
     drawdown = drawdown_pct(peak, equity)
-    loss = baseline - equity
+    loss = session_loss(state)
+    assert loss is not None, "a baseline and a mark were just set"
     # Compared without dividing, so a drawdown of exactly the threshold trips whatever rounding
     # the percentage in the reason suffers.
     if peak <= 0 or (peak - equity) * 100.0 >= config.max_drawdown_pct * peak:

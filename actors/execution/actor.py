@@ -40,7 +40,7 @@ from actors._runtime.halts_reader import HaltsReader
 from actors._runtime.messages import Message
 from actors._runtime.store import COLD_PREFIX, connect_readonly
 from actors._runtime.trading import TradingState, TradingStateChanged, allows_order
-from actors.execution import gate
+from actors.execution import gate, status_report
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.brokers import make_broker
 from actors.execution.config import ExecutionConfig
@@ -50,6 +50,8 @@ from actors.execution.markouts import Markouts, ShadowRecord
 from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
+    ExecutionStatus,
+    LastFill,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -104,6 +106,8 @@ class Book(msgspec.Struct):
     final_counts: dict[str, int] | None = None
     """Orders by final status. None: a book written before final orders went cold, whose
     orders are all under ``order/`` and are counted (and moved) at the next start."""
+    last_fill: LastFill | None = None
+    """The most recent fill booked (None before the first, or in a book written before it)."""
 
 
 def stored_orders(kv: Mapping[str, bytes]) -> dict[str, OrderRecord]:
@@ -163,6 +167,8 @@ class ExecutionActor(BaseActor):
                     self._legacy_final.append(order)
         self.iterations = self.book.handled
         self.prices: dict[str, float] = {}
+        self.priced_at: dict[str, float] = {}
+        """Instrument -> wall time its last price was taken."""
         self.markouts = Markouts()
         self.last_ts = 0.0
         self.broker = make_broker(
@@ -203,6 +209,7 @@ class ExecutionActor(BaseActor):
         self._reconcile_at = float("-inf")
         """When the venue was last reconciled (the tick's clock); -inf: due."""
         self._reconcile_why = "start"
+        self._status_at = float("-inf")
 
     def summary(self) -> Summary:
         """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
@@ -416,6 +423,10 @@ class ExecutionActor(BaseActor):
         order.filled, order.avg_fill_price = done, report.fill_price
         pf = self.book.portfolio
         realized = pf.apply_fill(order.instrument, order.side, quantity, price)
+        self.book.last_fill = LastFill(
+            client_order_id=order.client_order_id, instrument=order.instrument,
+            side=order.side, quantity=quantity, price=price, at=self.clock().wall,
+        )
         self.publish(OrderFilled(
             client_order_id=order.client_order_id, instrument=order.instrument,
             side=order.side, quantity=quantity, price=price,
@@ -482,6 +493,20 @@ class ExecutionActor(BaseActor):
             positions=self.book.portfolio.signed(), orders=self.status_counts(),
         ))
 
+    def status(self) -> ExecutionStatus:
+        """What execution holds and how it marks it now (``quantfund status``): every figure
+        from the book, the last prices and the gate's own state."""
+        return status_report.report(
+            self.book.portfolio, prices=self.prices, priced_at=self.priced_at,
+            orders=self.status_counts(), open_statuses=(o.status for o in self.open.values()),
+            last_fill=self.book.last_fill, gate_state=self.gate_state, config=self.config.gate,
+            now=self.clock(),
+        )
+
+    def _publish_status(self) -> None:
+        self._status_at = self.clock().elapsed
+        self.publish(self.status())
+
     def tick_interval(self) -> float | None:
         """Publish a due snapshot, and let resting orders fill between price ticks."""
         interval: float = self.config.snapshot_interval_s
@@ -489,7 +514,8 @@ class ExecutionActor(BaseActor):
 
     def on_tick(self, now: float) -> None:
         """Fills that fell due at the venue without a price tick; a snapshot if one is due;
-        a reconciliation with a real venue every ``[venue] reconcile_every_s``."""
+        a reconciliation with a real venue every ``[venue] reconcile_every_s``; the status
+        every ``status_interval_s``."""
         self._match()
         venue = self.config.venue
         if venue is not None and self.broker.name == "venue" and (
@@ -500,6 +526,8 @@ class ExecutionActor(BaseActor):
             self._reconcile_why = "periodic"
         if self._snapshot_due:
             self._publish_snapshot()
+        if self.clock().elapsed - self._status_at >= self.config.status_interval_s:
+            self._publish_status()
 
     def _match(self) -> None:
         for report in self.broker.match():
@@ -539,6 +567,7 @@ class ExecutionActor(BaseActor):
             return
         if isinstance(msg, PriceTick):
             self.prices[msg.instrument] = msg.price
+            self.priced_at[msg.instrument] = self.clock().wall
             self.last_ts = msg.ts
             for rec in self.markouts.on_price(msg.instrument, msg.price, msg.ts):
                 self.put(MARKOUT_KEY + rec.client_order_id, rec)
@@ -560,6 +589,7 @@ class ExecutionActor(BaseActor):
         self._reconcile()
         self._check_positions()
         self._publish_snapshot()
+        self._publish_status()
 
     def _check_positions(self) -> None:
         """After the restart's reconciliation, execution's positions must be the venue's; a

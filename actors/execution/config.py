@@ -55,6 +55,9 @@ class ExecutionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``reject`` refuses it with ``no_market_price``."""
     snapshot_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 0.2
     """``ExecutionSnapshot`` is published after a change at most this often (and on start)."""
+    status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    """``ExecutionStatus`` (marks, PnL, gate headroom: ``quantfund status``) is published this
+    often (and on start)."""
     recent_final_orders: Annotated[int, msgspec.Meta(ge=0)] = 10_000
     """Closed orders kept in memory besides the open ones: the most recently closed (at a
     start, any this many of those on disk). An older one is read back from execution's state

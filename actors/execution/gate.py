@@ -373,12 +373,22 @@ def _max_gross(ctx: _Context) -> _Failure:
     return None
 
 
+def session_loss(state: GateState, equity: float) -> float | None:
+    """Equity fallen since the session's baseline (negative: a gain); None before a baseline."""
+    baseline = state.session_start_equity
+    return None if baseline is None else baseline - equity
+
+
+def orders_in_window(state: GateState, now: Instant, config: GateConfig) -> int:
+    """Orders the throttle counts at ``now``: accepted within the last ``rate_window_s``."""
+    return len(_prune(_on_this_boot(state, now), now.elapsed, config).order_times)
+
+
 def _daily_loss(ctx: _Context) -> _Failure:
-    baseline = ctx.state.session_start_equity
-    if ctx.reducing or baseline is None:
+    loss = session_loss(ctx.state, ctx.equity)
+    if ctx.reducing or loss is None:
         # baseline is None only if equity was never finite, which rule 1 already refused.
         return None
-    loss = baseline - ctx.equity
     limit = ctx.config.daily_loss_limit
     if loss >= limit:
         return RejectCode.DAILY_LOSS, (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+import msgspec
+
 from actors._runtime.messages import Command, Event
 
 
@@ -145,3 +147,85 @@ class ExecutionSnapshot(Event, frozen=True, forbid_unknown_fields=True, tag=True
     """Instrument -> signed quantity, flat instruments left out."""
     orders: dict[str, int]
     """Order status -> number of orders execution keeps in that status."""
+
+
+class InstrumentBook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One instrument as execution books it (part of ``ExecutionStatus``)."""
+
+    position: float
+    """Signed quantity held."""
+    avg_price: float
+    """Average entry price of the position (0 when flat)."""
+    last_price: float | None
+    """Last market price execution marks it at (None before the first tick)."""
+    last_price_at: float | None
+    """Wall time (epoch seconds) execution took that price (None before the first tick)."""
+    unrealized_pnl: float
+    """Position x (last price - average price); 0 when flat or unmarked."""
+    realized_pnl: float
+    """Realised PnL of this instrument's closing fills since inception (booked since the
+    field exists: a book written before it starts at 0)."""
+
+
+class LastFill(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The most recent fill execution booked."""
+
+    client_order_id: str
+    """Client order id."""
+    instrument: str
+    """Instrument symbol."""
+    side: Side
+    """Buy or sell."""
+    quantity: float
+    """Quantity of this part of the fill."""
+    price: float
+    """Its price."""
+    at: float
+    """Wall time (epoch seconds) execution booked it."""
+
+
+class GateStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The pre-trade gate's headroom, from its own state (part of ``ExecutionStatus``)."""
+
+    orders_in_window: int
+    """Orders accepted within the last ``rate_window_s`` seconds."""
+    max_orders_per_window: int
+    """The throttle's limit."""
+    rate_window_s: float
+    """The throttle's window."""
+    rate_headroom: int
+    """Orders the throttle would still accept now."""
+    session_id: str
+    """Session the daily-loss baseline belongs to ('' before the first mark)."""
+    daily_loss: float | None
+    """Equity fallen since the session's first mark (negative: a gain); None before a mark."""
+    daily_loss_limit: float
+    """``[execution.gate] daily_loss_limit``: new exposure is refused at this loss."""
+
+
+class ExecutionStatus(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """What execution holds and how it marks it, for ``quantfund status``: published every
+    ``status_interval_s`` and on start (the supervisor keeps the last one)."""
+
+    instruments: dict[str, InstrumentBook]
+    """Instrument -> its book, for every instrument held, ever traded or priced."""
+    equity: float
+    """Cash plus positions marked at the last prices."""
+    cash: float
+    """Cash."""
+    realized_pnl: float
+    """Realised PnL since inception."""
+    unrealized_pnl: float
+    """Sum of the instruments' unrealised PnL."""
+    orders: dict[str, int]
+    """Order status -> number of orders in it (as ``ExecutionSnapshot``)."""
+    open_orders: dict[str, int]
+    """The open ones only (PENDING_SUBMIT, SUBMITTED) by status."""
+    fills: int
+    """Fills booked since inception."""
+    last_fill: LastFill | None
+    """The most recent fill (None before the first)."""
+    gate: GateStatus
+    """The gate's rate headroom and daily loss."""
+    at: float
+    """Wall time (epoch seconds) of this report."""

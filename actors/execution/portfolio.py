@@ -12,6 +12,8 @@ class Position(msgspec.Struct):
 
     quantity: float = 0.0
     avg_price: float = 0.0
+    realized_pnl: float = 0.0
+    """Realised PnL of this instrument's closing fills (0 in a book written before it)."""
 
 
 class Portfolio(msgspec.Struct):
@@ -43,6 +45,7 @@ class Portfolio(msgspec.Struct):
             pos.quantity = new_qty  # reduced: the average price of what is left is unchanged
         self.cash -= signed * price
         self.realized_pnl += realized
+        pos.realized_pnl += realized
         self.fills += 1
         return realized
 
@@ -52,6 +55,14 @@ class Portfolio(msgspec.Struct):
             p.quantity * prices.get(i, p.avg_price) for i, p in self.positions.items()
         )
         return self.cash + marked
+
+    def unrealized(self, instrument: str, prices: dict[str, float]) -> float:
+        """Unrealised PnL of ``instrument`` at ``prices``: 0 when flat or unmarked (``equity``
+        marks an unpriced position at its entry price)."""
+        pos = self.positions.get(instrument)
+        if pos is None or not pos.quantity or instrument not in prices:
+            return 0.0
+        return pos.quantity * (prices[instrument] - pos.avg_price)
 
     def signed(self) -> dict[str, float]:
         """Instrument -> signed quantity, without flat instruments."""

@@ -15,8 +15,10 @@ class JournalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     the end of every batch of bus messages the journal handled, so a burst costs one fsync,
     not one per entry; ``every_entry``; or ``none`` (a process crash still loses nothing)."""
     exclude: list[str] = msgspec.field(
-        default_factory=lambda: ["Heartbeat", "SyncPing", "PriceTick", "ExecutionSnapshot"]
+        default_factory=lambda: ["Heartbeat", "SyncPing", "PriceTick", "ExecutionSnapshot",
+                                 "ExecutionStatus", "BreakerStatus"]
     )
-    """Event types not journaled: liveness pings, raw market data and execution's periodic
-    snapshot (derived from the journaled orders and fills) are not audit facts
+    """Event types not journaled: liveness pings, raw market data and execution's and the
+    breaker's periodic snapshots and status reports (derived from the journaled orders, fills
+    and trips) are not audit facts
     (the heartbeat actor's verdict changes and every order and fill are)."""

@@ -51,6 +51,12 @@ on_feed_stale = "reduce"
 """
 
 
+def _feed_in_status(tree: TreeRun, symbol: str, *, stale: bool) -> None:
+    """``status`` shows the symbol as the feed last announced it (the alert came first)."""
+    feeds = tree.status().trading.feeds  # type: ignore[union-attr]
+    assert feeds[symbol].stale is stale, feeds
+
+
 def test_shadow_on_live_data_and_a_quiet_stream_reduces_then_fresh_is_said(
     tmp_path: Path, streaming: ExchangeProcess,
 ) -> None:
@@ -75,9 +81,11 @@ def test_shadow_on_live_data_and_a_quiet_stream_reduces_then_fresh_is_said(
         assert "feed stale: BTC/USDT" in reduced["reason"]
         assert took < STALE_AFTER_S + 2.0, took
         tree.wait_for("alert", lambda ln: ln.get("kind") == "FeedStale", timeout=10)
+        _feed_in_status(tree, "BTC/USDT", stale=True)
         x.fault("ws_pause", count=0)
         fresh = tree.wait_for("alert", lambda ln: ln.get("kind") == "FeedFresh", timeout=15)
         assert "fresh again: BTC/USDT" in fresh["text"]
+        _feed_in_status(tree, "BTC/USDT", stale=False)
         assert tree.status().trading_state == "REDUCING"  # an operator resumes
     finally:
         tree.stop()

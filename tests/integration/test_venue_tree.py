@@ -88,12 +88,28 @@ def test_a_tree_trades_at_the_venue_once_per_order_and_matches_its_positions(
         assert len(_venue_orders(exchange)) == at_halt, "orders reached the venue after a halt"
         assert not [o for o in _venue_orders(exchange) if o["status"] in ("NEW",
                                                                           "PARTIALLY_FILLED")]
+        halted_at = time.time() - 2.0
+        deadline = time.monotonic() + 10
+        while (shown := tree.status().trading) is None or shown.execution is None or (
+                shown.execution.at <= halted_at):
+            assert time.monotonic() < deadline, "no status report from execution after the halt"
+            time.sleep(0.2)
     finally:
         tree.stop()
     ids = [str(o["clientOrderId"]) for o in _venue_orders(exchange)]
     assert len(ids) == len(set(ids)), "a client order id reached the venue twice"
     book, orders = execution_orders(tree.state_dir)
     assert book is not None
+    # ``status`` on the local exchange: execution's own book, as it persisted it.
+    ex = shown.execution
+    assert ex.fills == book.portfolio.fills
+    assert ex.cash == book.portfolio.cash
+    assert ex.realized_pnl == book.portfolio.realized_pnl
+    assert ex.open_orders == {}
+    assert ex.last_fill == book.last_fill
+    for name, pos in book.portfolio.positions.items():
+        assert ex.instruments[name].position == pos.quantity
+        assert ex.instruments[name].avg_price == pos.avg_price
     mine = {o.client_order_id for o in orders}
     assert set(ids) <= mine, "an order at the venue execution never wrote"
     venue_net = sum((1 if o["side"] == "BUY" else -1) * float(str(o["executedQty"]))

@@ -328,3 +328,39 @@ def test_a_breaker_that_knows_its_trip_or_a_pause_by_someone_else_asks_nothing(
     _pause_in_store(tmp_path, "operator")
     fresh, _ = _actor(tmp_path, {"breaker": msgspec.msgpack.encode(Persisted())})
     assert _requests(_call(fresh, CallKind.READY)) == []
+
+
+def _loss(actor: BreakerActor, pnl: float) -> Effects:
+    return _event(actor, OrderFilled(client_order_id="c", instrument="BTC-USD", side=Side.SELL,
+                                     quantity=1.0, price=1.0, position_after=0.0,
+                                     realized_pnl=pnl))
+
+
+def test_status_reports_the_rules_state_against_their_limits(tmp_path: Path) -> None:
+    """``status()``: peak, last mark, drawdown from the peak and daily loss (the rules' own
+    functions), the run of losses, the window's Sharpe, trips and the pause, each beside its
+    limit; a trip shows as paused until its deadline."""
+    actor, _ = _actor(tmp_path)
+    st = actor.status()
+    assert (st.peak_equity, st.drawdown_pct, st.daily_loss, st.sharpe) == (None,) * 4
+    _equity(actor, 100.0)
+    _equity(actor, 200.0)
+    _equity(actor, 190.0)
+    _loss(actor, -1.0)
+    _loss(actor, -3.0)
+    st = actor.status()
+    assert st.peak_equity == 200.0
+    assert st.last_equity == 190.0
+    assert st.drawdown_pct == pytest.approx(5.0)
+    assert st.max_drawdown_pct == CONFIG.max_drawdown_pct
+    assert st.daily_loss == -90.0  # baseline 100 at the session's first mark: a gain
+    assert st.daily_loss_limit == CONFIG.daily_loss_limit
+    assert st.consecutive_losses == 2
+    assert st.max_consecutive_losses == CONFIG.max_consecutive_losses
+    assert st.sharpe == pytest.approx(-2.0 / 2**0.5)  # mean -2, sample stdev sqrt(2)
+    assert st.sharpe_trades == 2
+    assert (st.trips_in_24h, st.paused_until, st.halted) == (0, None, False)
+    _equity(actor, 170.0)  # 15 % below the peak: a trip
+    st = actor.status()
+    assert st.trips_in_24h == st.trips == 1
+    assert st.paused_until == T0 + CONFIG.reset_window_s

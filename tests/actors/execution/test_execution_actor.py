@@ -31,6 +31,7 @@ from actors.execution.gate import GateState
 from actors.execution.gate_config import GateConfig
 from actors.execution.messages import (
     ExecutionSnapshot,
+    ExecutionStatus,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -420,3 +421,57 @@ def test_a_state_file_from_before_cold_orders_is_counted_once_and_moved(
     assert again.status_counts() == CLOSED
     assert not _call(again, CallKind.READY).writes  # nothing left to move
     _repeat_is_its_one_order(again, intents[0], OrderStatus.FILLED, tmp_path)
+
+
+def test_status_reports_the_book_marks_and_gate_headroom(tmp_path: Path) -> None:
+    """``status()``: per instrument position, average, last price (and when it was taken),
+    unrealised and realised PnL; the account; orders by status and the open ones; the last
+    fill; the throttle's headroom (an accepted order uses one; it comes back when the window
+    passes) and the gate's session loss against its limit."""
+    actor, clock = _actor(tmp_path)
+    _call(actor, CallKind.READY)
+    _tick(actor, 100.0)
+    _submit(actor, "a", 2.0, 100.0)
+    _submit(actor, "b", 1.0, 100.0, side=Side.SELL)
+    clock.advance(0.1)
+    _tick(actor, 110.0)
+    st = actor.status()
+    pf = actor.book.portfolio
+    book = st.instruments["BTC-USD"]
+    pos = pf.positions["BTC-USD"]
+    assert book.position == pos.quantity == 1.0
+    assert book.avg_price == pos.avg_price
+    assert book.last_price == 110.0
+    assert book.last_price_at == clock.wall
+    assert book.unrealized_pnl == pytest.approx(1.0 * (110.0 - pos.avg_price))
+    assert book.realized_pnl == pos.realized_pnl == pf.realized_pnl
+    assert st.equity == pytest.approx(pf.cash + 110.0)
+    assert st.unrealized_pnl == book.unrealized_pnl
+    assert st.orders == actor.status_counts() == {"RECORDED": 2}
+    assert st.open_orders == {}
+    assert st.fills == pf.fills == 2
+    assert st.last_fill is not None
+    assert st.last_fill.client_order_id == client_order_id("b")
+    assert st.last_fill.side is Side.SELL
+    assert st.gate.orders_in_window == 2
+    assert st.gate.rate_headroom == GATE.max_orders_per_window - 2
+    assert st.gate.daily_loss_limit == GATE.daily_loss_limit
+    assert st.gate.daily_loss == actor.gate_state.session_start_equity - st.equity
+    clock.advance(GATE.rate_window_s)
+    assert actor.status().gate.rate_headroom == GATE.max_orders_per_window
+
+
+def test_status_is_published_on_start_and_every_interval(tmp_path: Path) -> None:
+    """One ``ExecutionStatus`` at ready; a tick publishes the next only once
+    ``status_interval_s`` has passed since the last."""
+    actor, clock = _actor(tmp_path, status_interval_s=1.0)
+
+    def reports(fx: Effects) -> list[ExecutionStatus]:
+        return [e for e in fx.events if isinstance(e, ExecutionStatus)]
+
+    assert len(reports(_call(actor, CallKind.READY))) == 1
+    clock.advance(0.5)
+    assert reports(_call(actor, CallKind.TICK, clock.wall)) == []
+    clock.advance(0.5)
+    (report,) = reports(_call(actor, CallKind.TICK, clock.wall))
+    assert report.at == clock.wall
