@@ -37,6 +37,7 @@ from actors.breaker.messages import BreakerHalted, BreakerReset, BreakerTripped
 from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
+    ExecutionStatus,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -51,6 +52,7 @@ from actors.venue.messages import (
     FeedStale,
     VenueInputRejected,
     VenueRateLimited,
+    VenueReconciled,
 )
 
 MAX_LABEL_VALUES = 64
@@ -165,6 +167,12 @@ SPECS = (
     _c("admin_commands", "Operator commands received", "command"),
     _c("venue_rate_limited", "Venue requests refused for the rate limit", "endpoint"),
     _c("venue_input_rejected", "Malformed venue input dropped", "what"),
+    _g("unrealized_pnl", "Unrealised P&L of the position at the last price (account currency)",
+       "instrument"),
+    _g("average_price", "Average entry price of the position (0 when flat)", "instrument"),
+    _c("venue_reconciliations", "Reconciliations with the venue, by outcome (ok, mismatch)",
+       "outcome"),
+    _c("venue_fills_recovered", "Fills found at the venue by reconciliation, not booked before"),
 )
 BY_NAME = {s.name: s for s in SPECS}
 
@@ -458,6 +466,17 @@ def _snapshot(m: Metrics, msg: ExecutionSnapshot, _now: float, _sent_at: float) 
         m._gauge("orders", (status,), float(count))
 
 
+def _status(m: Metrics, msg: ExecutionStatus, _now: float, _sent_at: float) -> None:
+    for instrument, book in msg.instruments.items():
+        m._gauge("unrealized_pnl", (instrument,), book.unrealized_pnl)
+        m._gauge("average_price", (instrument,), book.avg_price)
+
+
+def _reconciled(m: Metrics, msg: VenueReconciled, _now: float, _sent_at: float) -> None:
+    m._inc("venue_reconciliations", ("ok" if msg.ok else "mismatch",))
+    m._inc("venue_fills_recovered", (), float(msg.fills_recovered))
+
+
 def _tripped(m: Metrics, msg: BreakerTripped, _now: float, _sent_at: float) -> None:
     m._inc("breaker_trips", (msg.rule,))
     m._set("breaker_trips_24h", (), float(msg.trips_in_24h))
@@ -519,4 +538,6 @@ _HANDLERS: dict[type[Message], Handler] = {
     AdminCommandReceived: _counter("admin_commands", "command"),
     VenueRateLimited: _counter("venue_rate_limited", "endpoint"),
     VenueInputRejected: _counter("venue_input_rejected", "what"),
+    ExecutionStatus: _status,  # type: ignore[dict-item]
+    VenueReconciled: _reconciled,  # type: ignore[dict-item]
 }

@@ -18,6 +18,9 @@ from actors.breaker.messages import BreakerTripped
 from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
+    ExecutionStatus,
+    GateStatus,
+    InstrumentBook,
     OrderAccepted,
     OrderFilled,
     OrderRejected,
@@ -25,6 +28,7 @@ from actors.execution.messages import (
     PriceTick,
     Side,
 )
+from actors.venue.messages import VenueReconciled
 from supervisor.metrics import MAX_LABEL_VALUES, SPECS, Kind, Live, Metrics
 from supervisor.metrics_server import exposition
 
@@ -298,3 +302,29 @@ def test_a_failing_handler_never_stops_the_hub(monkeypatch: pytest.MonkeyPatch) 
     tap(None, TreeLiveness(live=True, stale=[]))  # does not raise
     m.observe(ChildStarted(actor="journal", pid=1, restarts=0), 1.0)
     assert m.value("quantfund_actor_up", "journal") == 1.0
+
+
+def test_execution_status_gives_unrealised_pnl_and_average_price_per_instrument() -> None:
+    """Execution's own status report (not recomputed here) sets the per-instrument gauges."""
+    m = Metrics()
+    book = InstrumentBook(position=2.0, avg_price=100.0, last_price=103.0, last_price_at=1.0,
+                          unrealized_pnl=6.0, realized_pnl=1.5)
+    gate = GateStatus(orders_in_window=0, max_orders_per_window=10, rate_window_s=1.0,
+                      rate_headroom=10, session_id="s", daily_loss=None, daily_loss_limit=100.0)
+    m.observe(ExecutionStatus(instruments={"BTC-USD": book}, equity=1.0, cash=1.0,
+                              realized_pnl=1.5, unrealized_pnl=6.0, orders={}, open_orders={},
+                              fills=1, last_fill=None, gate=gate, at=1.0), 1.0)
+    assert m.value("quantfund_unrealized_pnl", "BTC-USD") == 6.0
+    assert m.value("quantfund_average_price", "BTC-USD") == 100.0
+
+
+def test_venue_reconciliations_are_counted_by_outcome_with_the_fills_they_recovered() -> None:
+    """ok and mismatch apart (an alert rule can fire on the second); recovered fills summed."""
+    m = Metrics()
+    for ok, recovered in ((True, 0), (True, 2), (False, 1)):
+        m.observe(VenueReconciled(open_at_venue=0, open_here=0, adopted=0, cancelled=0,
+                                  fills_recovered=recovered, mismatches=[] if ok else ["x"],
+                                  ok=ok), 1.0)
+    assert m.value("quantfund_venue_reconciliations", "ok") == 2.0
+    assert m.value("quantfund_venue_reconciliations", "mismatch") == 1.0
+    assert m.value("quantfund_venue_fills_recovered") == 3.0
