@@ -93,6 +93,12 @@ def _execution(ts: TradingStatus) -> list[str]:
     return out
 
 
+def account_lines(ts: TradingStatus) -> list[str]:
+    """``trading`` without its instrument table (a phone's width: ``/positions`` has them)."""
+    table = 1 + len(ts.execution.instruments) if ts.execution is not None else 0
+    return [*_execution(ts)[table:], *_breaker(ts), *_feeds(ts)]
+
+
 def _breaker(ts: TradingStatus) -> list[str]:
     br = ts.breaker
     if br is None:

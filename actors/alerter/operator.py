@@ -15,6 +15,7 @@ from actors._runtime.trading import TradingState
 from actors.alerter.commands import Verb
 
 if TYPE_CHECKING:
+    from actors.execution.messages import InstrumentBook
     from supervisor.admin_messages import StatusReply
 
 ADMIN_TIMEOUT_S = 2.0
@@ -105,6 +106,10 @@ def status_text(run_dir: Path, *, timeout_s: float = ADMIN_TIMEOUT_S) -> Outcome
         age = "-" if a.last_heartbeat_age_s is None else f"{a.last_heartbeat_age_s:.1f}s"
         lines.append(f"{a.name}: {'up' if a.alive else 'DOWN'}, restarts {a.restarts}, "
                      f"beat {age}")
+    if reply.trading is not None:  # execution's and the breaker's own figures, as reported
+        from supervisor.status_text import account_lines
+
+        lines += account_lines(reply.trading)
     return Outcome("\n".join(lines), reply.trading_state)
 
 
@@ -114,8 +119,11 @@ def positions_text(run_dir: Path, *, timeout_s: float = ADMIN_TIMEOUT_S) -> Outc
     if isinstance(reply, str):
         return Outcome(reply, "no answer")
     held = sorted((k, v) for k, v in reply.positions.items() if v)
+    books = reply.trading.execution.instruments if (
+        reply.trading is not None and reply.trading.execution is not None) else {}
     lines = [f"Positions ({reply.trading_state}):"]
-    lines += [f"{name}: {qty:g}" for name, qty in held[:MAX_POSITIONS_SHOWN]]
+    lines += [_position_line(name, qty, books.get(name)) for name, qty in
+              held[:MAX_POSITIONS_SHOWN]]
     if len(held) > MAX_POSITIONS_SHOWN:
         lines.append(f"... and {len(held) - MAX_POSITIONS_SHOWN} more")
     if not held:
@@ -123,6 +131,15 @@ def positions_text(run_dir: Path, *, timeout_s: float = ADMIN_TIMEOUT_S) -> Outc
     if reply.orders:
         lines.append("Orders: " + ", ".join(f"{k} {v}" for k, v in sorted(reply.orders.items())))
     return Outcome("\n".join(lines), f"{len(held)} positions")
+
+
+def _position_line(name: str, qty: float, book: InstrumentBook | None) -> str:
+    """``BTC/USDT: 0.002 @ 50000.00, last 50010.00, unrealised 0.02, realised 1.20``."""
+    if book is None:
+        return f"{name}: {qty:g}"
+    last = "-" if book.last_price is None else f"{book.last_price:.2f}"
+    return (f"{name}: {qty:g} @ {book.avg_price:.2f}, last {last}, unrealised "
+            f"{book.unrealized_pnl:.2f}, realised {book.realized_pnl:.2f}")
 
 
 def _status(run_dir: Path, timeout_s: float) -> StatusReply | str:

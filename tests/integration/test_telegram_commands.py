@@ -93,7 +93,11 @@ def test_an_allowlisted_user_halts_reduces_and_resumes_with_confirmation(
     ``/confirm <code>``; every change is in the halts store and the journal with the Telegram
     user as ``who``; /status, /positions and /help answer."""
     assert tree.status().trading_state == "ACTIVE"
-    assert "Trading state: ACTIVE" in _say(botapi, "/status")
+    status = _say(botapi, "/status")
+    assert "Trading state: ACTIVE" in status
+    # the trading lines follow (this tree runs no execution or breaker: said so, not left out)
+    assert "execution: no status report yet" in status
+    assert "alert outbox: " in status  # its depth once the alerter has beaten
     assert "flat" in _say(botapi, "/positions")
     assert "/confirm <code>" in _say(botapi, "/help")
 

@@ -7,7 +7,7 @@ import msgspec
 
 from actors.execution.messages import LastFill, Side
 from supervisor.admin_messages import ActorStatus, StatusReply, SupervisorStatus
-from supervisor.status_text import render
+from supervisor.status_text import account_lines, render
 from supervisor.trading_view import FeedState, TradingStatus
 from tests.supervisor.test_trading_view import T0, breaker_status, execution_status
 
@@ -65,3 +65,18 @@ def test_text_before_any_report_and_from_an_older_supervisor() -> None:
     assert "trading state: ACTIVE (seq 3)" in health
     assert "execution" in health
     assert "breaker:" not in health
+
+
+def test_account_lines_for_a_phone_leave_out_only_the_instrument_table() -> None:
+    """Telegram's /status: the account, gate, orders, breaker, feeds and outbox lines of the
+    full text, without the wide instrument table (/positions lists the instruments)."""
+    ts = TradingStatus(at=T0, execution=execution_status(), execution_age_s=0.4,
+                       last_price_age_s={}, breaker=breaker_status(), breaker_age_s=0.7,
+                       feeds={}, outbox_depth=0)
+    short = account_lines(ts)
+    full = render(_reply(ts)).splitlines()
+    assert all(line in full for line in short)
+    assert not [ln for ln in short if ln.startswith(("instrument", "BTC-USD"))]
+    assert [ln for ln in short if ln.startswith("gate: daily loss")]
+    assert [ln for ln in short if ln.startswith("breaker:")]
+    assert account_lines(TradingStatus(at=T0))[0] == "execution: no status report yet"
