@@ -46,6 +46,7 @@ from actors.execution.messages import (
 )
 from actors.heartbeat.messages import HangDetected, HeartbeatAction, HeartbeatMissed
 from actors.orchestrator.messages import SignalRejected, StrategyFailed
+from actors.venue import roundtrips
 from actors.venue.messages import (
     FeedFresh,
     FeedReconnected,
@@ -173,6 +174,8 @@ SPECS = (
     _c("venue_reconciliations", "Reconciliations with the venue, by outcome (ok, mismatch)",
        "outcome"),
     _c("venue_fills_recovered", "Fills found at the venue by reconciliation, not booked before"),
+    _h("venue_round_trip_seconds", "A ccxt call to the venue until its answer (or its deadline), "
+       "as the venue broker timed it since execution started", "call"),
 )
 BY_NAME = {s.name: s for s in SPECS}
 
@@ -388,6 +391,10 @@ def _beat(m: Metrics, msg: Heartbeat, now: float, _sent_at: float) -> None:
     m._beats[actor] = now
     m._gauge("actor_state_age_seconds", (msg.actor,), msg.state_age_s)
     m._gauge("actor_wal_unsynced_seconds", (msg.actor,), msg.wal_unsynced_s)
+    for call, (counts, total, n) in roundtrips.parse(msg.gauges).items():
+        bounded = m._labels("quantfund_venue_round_trip_seconds", (call,))
+        m._histos["quantfund_venue_round_trip_seconds"][bounded] = Histogram(
+            counts=counts, sum=total, count=n)  # cumulative in execution: replaced, not added
     if "outbox_depth" in msg.gauges:
         m._set("alert_outbox_depth", (), msg.gauges["outbox_depth"])
     if "send_failures" in msg.gauges:

@@ -211,6 +211,11 @@ class ExecutionActor(BaseActor):
         self._reconcile_why = "start"
         self._status_at = float("-inf")
 
+    def gauges(self) -> dict[str, float]:
+        """The venue broker's round trips by call (none for a simulated venue)."""
+        trips = getattr(self.broker, "round_trips", None)
+        return {} if trips is None else dict(trips.gauges())
+
     def summary(self) -> Summary:
         """Orders handled, fills, cash, positions (``pos:<instrument>``), orders by status."""
         out: Summary = {

@@ -28,6 +28,7 @@ from actors.venue.decode import cancel_answer, decode_order
 from actors.venue.errors import VenueBadInput
 from actors.venue.loop import LoopThread
 from actors.venue.messages import VenueInputRejected, VenueRateLimited
+from actors.venue.roundtrips import RoundTrips
 from actors.venue.rules import PreparedOrder, Rejection, classify, prepare
 
 START_TIMEOUT_S = 30.0
@@ -71,6 +72,8 @@ class VenueBroker:
         self.log = log.get("venue")
         self.io = LoopThread("venue-io")
         self.order_limits: list[tuple[int, float]] = []
+        self.round_trips = RoundTrips()
+        """Every ccxt call's round trip by call (for the metrics endpoint, via heartbeats)."""
         self.started = clock()
         self._settled_below: dict[str, int] = {}
         """Per symbol: every venue order id below this was final when ``order_fills`` last
@@ -127,7 +130,16 @@ class VenueBroker:
 
     def _call(self, method: str, *args: Any, **params: Any) -> Any:
         """One exchange call on the loop, within the deadline (raises what ccxt raises)."""
-        return self.io.call(getattr(self.ex, method)(*args, params=params), self.timeout)
+        return self.io.call(self._timed(method, getattr(self.ex, method)(*args, params=params)),
+                            self.timeout)
+
+    async def _timed(self, call: str, coro: Any) -> Any:
+        """Await ``coro`` (a ccxt call), its round trip counted under ``call``."""
+        t0 = time.monotonic()
+        try:
+            return await coro
+        finally:
+            self.round_trips.observe(call, time.monotonic() - t0)
 
     def _note_rate_limit(self, exc: BaseException, endpoint: str) -> bool:
         """A 429/418: wait what the venue says (``Retry-After``), at least a second."""
@@ -181,8 +193,8 @@ class VenueBroker:
 
     async def _fetch(self, coid: str, symbol: str) -> Any:
         """The venue's order of client id ``coid`` (raises ``OrderNotFound`` when it has none)."""
-        return await asyncio.wait_for(
-            self.ex.fetch_order(None, symbol, params={"clientOrderId": coid}), self.timeout)
+        return await asyncio.wait_for(self._timed("fetch_order", self.ex.fetch_order(
+            None, symbol, params={"clientOrderId": coid})), self.timeout)
 
     def _weight_used(self) -> int | None:
         """The request weight the venue says we used this minute (Binance's
@@ -329,7 +341,8 @@ class VenueBroker:
         if self.clock() < self.blocked_until or not self.ex.has.get("cancelAllOrders"):
             return {}
         try:
-            answers = await asyncio.wait_for(self.ex.cancel_all_orders(symbol), self.timeout)
+            answers = await asyncio.wait_for(
+                self._timed("cancel_all_orders", self.ex.cancel_all_orders(symbol)), self.timeout)
         except Exception as exc:  # noqa: BLE001 - then one by one, as without it
             self._note_rate_limit(exc, "cancel_all_orders")
             self.log.warning("venue_sweep_failed", symbol=symbol,
@@ -369,9 +382,8 @@ class VenueBroker:
         known = self.symbol_of.get(coid)
         for symbol in [known] if known else self.symbols:
             try:
-                done = await asyncio.wait_for(
-                    self.ex.cancel_order(None, symbol, params={"clientOrderId": coid}),
-                    self.timeout)
+                done = await asyncio.wait_for(self._timed("cancel_order", self.ex.cancel_order(
+                    None, symbol, params={"clientOrderId": coid})), self.timeout)
                 return self._report(coid, cancel_answer(done, coid))
             except ccxt.OrderNotFound:
                 pass
@@ -511,7 +523,8 @@ class VenueBroker:
         if used is not None and used > POLL_WEIGHT_SHARE * self.weight_limit:
             return  # orders and cancels need the rest of the minute's weight more than a scan
         for symbol in {self.symbol_of.get(c, "") for c in self.resting} - {""}:
-            listed = await asyncio.wait_for(self.ex.fetch_open_orders(symbol), self.timeout)
+            listed = await asyncio.wait_for(
+                self._timed("fetch_open_orders", self.ex.fetch_open_orders(symbol)), self.timeout)
             still = {str(o.get("clientOrderId")): o for o in listed}
             for coid, filled in list(self.resting.items()):
                 if self.symbol_of.get(coid) != symbol or coid in self.unresolved:

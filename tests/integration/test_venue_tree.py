@@ -8,6 +8,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from tests.support.exchange.client import ccxt_binance
 from tests.support.exchange.process import ExchangeProcess, local_exchange
+from tests.support.prometheus import free_port
 from tests.support.tree import TreeRun
 from tests.support.venue import execution_orders
 
@@ -70,13 +72,21 @@ def test_a_tree_trades_at_the_venue_once_per_order_and_matches_its_positions(
     net position is the net of its filled orders at the venue."""
     monkeypatch.setenv("QUANTFUND_VENUE_KEY", KEY)
     monkeypatch.setenv("QUANTFUND_VENUE_SECRET", SECRET)
-    tree = TreeRun(tmp_path, venue_config(exchange))
+    port = free_port()
+    tree = TreeRun(tmp_path, venue_config(exchange) + f'[metrics]\nlisten = "127.0.0.1:{port}"\n')
     try:
         tree.wait_started(timeout=60)
         deadline = time.monotonic() + 60
         while len(_venue_orders(exchange)) < 10:
             assert time.monotonic() < deadline, "no orders reached the venue"
             time.sleep(0.2)
+        time.sleep(0.5)  # a heartbeat carries the broker's round trips
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            scraped = resp.read().decode()
+        trips = [ln for ln in scraped.splitlines()
+                 if ln.startswith('quantfund_venue_round_trip_seconds_count{call="create_order"}')]
+        assert trips, "no venue round trips in the metrics"
+        assert float(trips[0].split()[-1]) >= 10
         halt = subprocess.run(  # the operator's halt, through the CLI
             [sys.executable, "-m", "supervisor.cli", "halt", "--reason", "test",
              "--run-dir", str(tree.run_dir)], capture_output=True, text=True, timeout=30,

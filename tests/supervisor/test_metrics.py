@@ -28,8 +28,10 @@ from actors.execution.messages import (
     PriceTick,
     Side,
 )
+from actors.venue import roundtrips
 from actors.venue.messages import VenueReconciled
-from supervisor.metrics import MAX_LABEL_VALUES, SPECS, Kind, Live, Metrics
+from actors.venue.roundtrips import RoundTrips
+from supervisor.metrics import LATENCY_BUCKETS, MAX_LABEL_VALUES, SPECS, Kind, Live, Metrics
 from supervisor.metrics_server import exposition
 
 
@@ -328,3 +330,23 @@ def test_venue_reconciliations_are_counted_by_outcome_with_the_fills_they_recove
     assert m.value("quantfund_venue_reconciliations", "ok") == 2.0
     assert m.value("quantfund_venue_reconciliations", "mismatch") == 1.0
     assert m.value("quantfund_venue_fills_recovered") == 3.0
+
+
+def test_venue_round_trips_ride_on_executions_heartbeat_as_a_histogram() -> None:
+    """The broker's timings by call, carried as heartbeat gauges, read back as one histogram
+    per call (replaced by each beat: the counts are execution's own, since it started)."""
+    trips = RoundTrips()
+    for seconds in (0.0008, 0.003, 0.003, 20.0):
+        trips.observe("create_order", seconds)
+    trips.observe("cancel_order", 0.002)
+    m = Metrics()
+    for _ in range(2):  # the same counts twice: not doubled
+        m.observe(Heartbeat(actor="execution", pid=1, seq=1, iterations=0, state_age_s=0.0,
+                            gauges=trips.gauges()), 1.0)
+    h = m.histogram("quantfund_venue_round_trip_seconds", "create_order")
+    assert h is not None
+    assert (h.count, round(h.sum, 4)) == (4, 20.0068)
+    cumulative = dict(h.cumulative())
+    assert (cumulative["0.001"], cumulative["0.0025"], cumulative["0.005"]) == (1, 1, 3)
+    assert cumulative["+Inf"] == 4  # 20 s: past the largest bound
+    assert roundtrips.BUCKETS == LATENCY_BUCKETS
