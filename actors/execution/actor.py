@@ -44,6 +44,7 @@ from actors.execution import gate, status_report
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.brokers import make_broker
 from actors.execution.config import ExecutionConfig
+from actors.execution.fees import fee_increments
 from actors.execution.gate_config import fit_to_venue
 from actors.execution.markouts import KEY_PREFIX as MARKOUT_KEY
 from actors.execution.markouts import Markouts, ShadowRecord
@@ -51,6 +52,7 @@ from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
     ExecutionStatus,
+    FeeCharged,
     LastFill,
     OrderAccepted,
     OrderCancelled,
@@ -92,6 +94,8 @@ class OrderRecord(msgspec.Struct):
     reason: str = ""
     avg_fill_price: float = 0.0
     """Average price of ``filled`` (a venue fills an order in parts)."""
+    fees: dict[str, float] = msgspec.field(default_factory=dict)
+    """Commissions booked for ``filled``, by currency (cumulative)."""
 
 
 class Book(msgspec.Struct):
@@ -108,6 +112,9 @@ class Book(msgspec.Struct):
     orders are all under ``order/`` and are counted (and moved) at the next start."""
     last_fill: LastFill | None = None
     """The most recent fill booked (None before the first, or in a book written before it)."""
+    fees_due: dict[str, float] = msgspec.field(default_factory=dict)
+    """Client order id -> filled quantity whose commission the venue has not said yet (asked
+    again at a restart: a fill's cost is never left unbooked)."""
 
 
 def stored_orders(kv: Mapping[str, bytes]) -> dict[str, OrderRecord]:
@@ -383,6 +390,7 @@ class ExecutionActor(BaseActor):
             return
         if report.filled_quantity > order.filled * (1 + _QTY_TOL) + _QTY_TOL:
             self._book_fill(order, report)
+        self._note_fees(order, report)
         if report.status in (OrderStatus.FILLED, OrderStatus.RECORDED):
             order.status = report.status
             if report.status is OrderStatus.RECORDED:
@@ -440,6 +448,43 @@ class ExecutionActor(BaseActor):
         self.prices.setdefault(order.instrument, price)
         self.put("book", self.book)
         self._publish_equity()
+
+    def _note_fees(self, order: OrderRecord, report: BrokerReport) -> None:
+        """Book what ``report`` says ``order``'s fill cost, once per part; a fill whose cost
+        the venue has not said yet is kept in ``fees_due`` until a report says it."""
+        coid = order.client_order_id
+        if not report.fees_known:
+            if order.filled > 0 and self.book.fees_due.get(coid) != order.filled:
+                self.book.fees_due[coid] = order.filled
+                self.put("book", self.book)
+            return
+        add, problems = fee_increments(order.fees, report.fees)
+        if problems:
+            self._bad_report(order, "; ".join(problems))
+            return
+        pf = self.book.portfolio
+        for currency, amount in add.items():
+            value = pf.apply_fee(order.instrument, currency, amount, order.avg_fill_price)
+            order.fees[currency] = order.fees.get(currency, 0.0) + amount
+            self.publish(FeeCharged(
+                client_order_id=coid, instrument=order.instrument, currency=currency,
+                amount=amount, value=value,
+                position_after=pf.positions[order.instrument].quantity))
+        covered = report.filled_quantity >= order.filled * (1 - _QTY_TOL) - _QTY_TOL
+        due = self.book.fees_due.pop(coid, None) if covered else None
+        if add or due is not None:
+            self.put("book", self.book)
+        if add:
+            self._publish_equity()
+
+    def _fees_of_final(self, report: BrokerReport) -> None:
+        """A later report of a final order's fees (its fill was booked without them)."""
+        order = self._known(report.client_order_id)
+        if order is None or not report.fees_known:
+            return
+        self._note_fees(order, report)
+        self.put(FINAL_KEY + order.client_order_id, order)
+        self._changed()
 
     def _close(self, order: OrderRecord, status: OrderStatus, reason: str, code: str = "") -> None:
         order.status, order.reason = status, reason
@@ -505,7 +550,7 @@ class ExecutionActor(BaseActor):
             self.book.portfolio, prices=self.prices, priced_at=self.priced_at,
             orders=self.status_counts(), open_statuses=(o.status for o in self.open.values()),
             last_fill=self.book.last_fill, gate_state=self.gate_state, config=self.config.gate,
-            now=self.clock(),
+            now=self.clock(), fees_due=len(self.book.fees_due),
         )
 
     def _publish_status(self) -> None:
@@ -537,8 +582,10 @@ class ExecutionActor(BaseActor):
     def _match(self) -> None:
         for report in self.broker.match():
             order = self.open.get(report.client_order_id)
-            if order is not None:  # a final one takes no report (``_apply_report``)
+            if order is not None:  # a final one takes no report (``_apply_report``) ...
                 self._apply_report(order, report)
+            elif report.client_order_id in self.book.fees_due:  # ... but what its fill cost
+                self._fees_of_final(report)
         for event in self.broker.events():  # refused venue input, rate limits: journaled
             self.publish(event)
 
@@ -592,9 +639,18 @@ class ExecutionActor(BaseActor):
             self.put("book", self.book)
             self._legacy_final = []
         self._reconcile()
+        self._settle_fees_due()
         self._check_positions()
         self._publish_snapshot()
         self._publish_status()
+
+    def _settle_fees_due(self) -> None:
+        """Fills of final orders booked before the venue said what they cost (the last
+        process stopped first): asked for now, so the positions compared next are net of them."""
+        for coid in [c for c in self.book.fees_due if c not in self.open]:
+            report = self.broker.lookup(coid)
+            if report is not None:
+                self._fees_of_final(report)
 
     def _check_positions(self) -> None:
         """After the restart's reconciliation, execution's positions must be the venue's; a
@@ -605,9 +661,11 @@ class ExecutionActor(BaseActor):
         diffs = position_differences(here, self.broker.positions())
         if not diffs:
             return
+        due = (f"; {len(self.book.fees_due)} fill(s) still wait for their commission"
+               if self.book.fees_due else "")
         reason = (f"reconcile: positions differ from the {self.broker.name} venue's "
-                  f"({'; '.join(diffs)}); execution's state was lost or restored from an older "
-                  "copy: check the venue, then restore or correct the book before resuming")
+                  f"({'; '.join(diffs)}{due}); execution's state was lost or restored from an "
+                  "older copy: check the venue, then restore or correct the book before resuming")
         log.get("execution").error("positions_mismatch", differences=diffs,
                                    action="requesting HALTED")
         self.request_trading_state("HALTED", source="execution", reason=reason)

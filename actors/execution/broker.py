@@ -6,7 +6,8 @@ cancel, and look up an order by client order id for reconciliation after a resta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from actors._runtime.messages import Event
@@ -35,6 +36,12 @@ class BrokerReport:
     filled_quantity: float = 0.0
     fill_price: float = 0.0
     reason: str = ""
+    fees: Mapping[str, float] = field(default_factory=dict)
+    """What the venue charged for ``filled_quantity`` so far, by currency (cumulative, like the
+    fill: ``{"BTC": 1e-05}``); {} where it charged nothing."""
+    fees_known: bool = True
+    """False: the venue has not said yet what this fill cost (an answer without its trades);
+    a later report of the same order says it."""
 
 
 class Broker(Protocol):

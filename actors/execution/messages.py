@@ -116,6 +116,23 @@ class OrderFilled(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Realised PnL of this fill (closing part only)."""
 
 
+class FeeCharged(Event, frozen=True, forbid_unknown_fields=True, tag=True):
+    """A commission the venue charged for an order's fill, as execution booked it."""
+
+    client_order_id: str
+    """Client order id."""
+    instrument: str
+    """Instrument symbol."""
+    currency: str
+    """What it was charged in (the base currency comes off the position, the quote off cash)."""
+    amount: float
+    """How much of ``currency`` (this part; the order's fees are the sum of its parts)."""
+    value: float | None
+    """Its value in cash (counted in the realised PnL); None in a third currency (BNB)."""
+    position_after: float
+    """Signed position in the instrument after it."""
+
+
 class EquityUpdated(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """Account equity marked to market."""
 
@@ -229,3 +246,7 @@ class ExecutionStatus(Event, frozen=True, forbid_unknown_fields=True, tag=True):
     """The gate's rate headroom and daily loss."""
     at: float
     """Wall time (epoch seconds) of this report."""
+    fees: dict[str, float] = msgspec.field(default_factory=dict)
+    """Commissions paid since inception, by currency."""
+    fees_due: int = 0
+    """Fills booked whose commission the venue has not stated yet (asked for by the broker)."""

@@ -20,7 +20,7 @@ from actors.execution.portfolio import Portfolio
 def report(
     pf: Portfolio, *, prices: dict[str, float], priced_at: Mapping[str, float],
     orders: dict[str, int], open_statuses: Iterable[OrderStatus], last_fill: LastFill | None,
-    gate_state: gate.GateState, config: GateConfig, now: Instant,
+    gate_state: gate.GateState, config: GateConfig, now: Instant, fees_due: int = 0,
 ) -> ExecutionStatus:
     """What execution holds and how it marks it at ``now``.
 
@@ -34,6 +34,7 @@ def report(
         gate_state: the gate's own remembered state.
         config: the gate's limits (as execution applies them).
         now: the clocks' reading.
+        fees_due: fills whose commission is not known yet.
 
     Returns:
         The report: every figure from the portfolio's and the gate's own functions.
@@ -64,5 +65,5 @@ def report(
             daily_loss=gate.session_loss(gate_state, equity),
             daily_loss_limit=config.daily_loss_limit,
         ),
-        at=now.wall,
+        at=now.wall, fees=dict(pf.fees), fees_due=fees_due,
     )

@@ -24,7 +24,8 @@ from actors._runtime.messages import Event
 from actors.execution.broker import BrokerOrder, BrokerReport
 from actors.execution.messages import OrderStatus, Side
 from actors.execution.reconcile import Fill
-from actors.venue.decode import cancel_answer, decode_order
+from actors.venue.costs import Costs
+from actors.venue.decode import cancel_answer, decode_order, decode_trade
 from actors.venue.errors import VenueBadInput
 from actors.venue.loop import LoopThread
 from actors.venue.messages import VenueInputRejected, VenueRateLimited
@@ -43,6 +44,8 @@ SWEEP_AT = 5
 """From this many cancels on one symbol (a halt, a drain), one request cancels them all."""
 ORDERS_PAGE = 1000
 """Orders asked for per page when listing a symbol's history (Binance's most per request)."""
+FEES_PER_ROUND = 20
+"""Orders whose trades the poller asks for in one round (each is one request)."""
 POLL_WEIGHT_SHARE = 0.5
 """Past this share of the venue's weight per minute the poller scans no resting orders (it still
 resolves lost submits): orders and a halt's cancels must never find the budget spent."""
@@ -93,6 +96,8 @@ class VenueBroker:
         """Venue answers refused by the decoders (counted; none changed a position)."""
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         """Events for execution to publish (refused input, rate limits), from either thread."""
+        self.costs = Costs()
+        """Fills reported without their trades, whose commission the poller asks for."""
         self._poller = self.io.submit(self._poll_forever())
 
     async def _open(self, factory: Factory) -> Any:
@@ -219,6 +224,11 @@ class VenueBroker:
                                   f"answered {order.client_order_id!r}")
             self._refused("order", wrong, coid)
             raise wrong
+        try:
+            fees, known = self.costs.of_answer(coid, raw, order)
+        except VenueBadInput as exc:
+            self._refused("order", exc, coid)
+            raise
         self.symbol_of[coid] = order.symbol
         if order.status is OrderStatus.SUBMITTED:
             self.resting[coid] = order.filled
@@ -226,7 +236,8 @@ class VenueBroker:
             self.resting.pop(coid, None)
         reason = f"venue: {order.venue_status}" if order.status is OrderStatus.REJECTED else ""
         return BrokerReport(coid, order.status, order.filled,
-                            order.average or order.price or 0.0, reason=reason)
+                            order.average or order.price or 0.0, reason=reason, fees=fees,
+                            fees_known=known)
 
     # --- Broker ---------------------------------------------------------------------------
 
@@ -307,7 +318,10 @@ class VenueBroker:
             except ccxt.OrderNotFound:
                 continue
             self.symbol_of[client_order_id] = symbol
-            return self._report(client_order_id, found)
+            report = self._report(client_order_id, found)
+            if not report.fees_known:  # a lookup is not on a halt's path: ask its trades now
+                report = self.io.call(self._settle(client_order_id), self.timeout * 2) or report
+            return report
         return None
 
     def cancel(self, client_order_id: str) -> BrokerReport:
@@ -394,6 +408,20 @@ class VenueBroker:
             return self._report(coid, found)
         return BrokerReport(coid, OrderStatus.CANCELLED, reason="not at the venue")
 
+    async def _settle(self, coid: str) -> BrokerReport | None:
+        """The due order ``coid`` reported with what its trades cost, None while the venue
+        lists less than its fill (or lists it malformed: counted, asked again)."""
+        due = self.costs.due.get(coid)
+        if due is None:
+            return None
+        trades = await asyncio.wait_for(self._timed("fetch_my_trades", self.ex.fetch_my_trades(
+            due.symbol, None, None, params={"orderId": due.venue_order_id})), self.timeout)
+        try:
+            return self.costs.report(coid, trades)
+        except VenueBadInput as exc:
+            self._refused("trades", exc, coid)
+            return None
+
     def mark(self, instrument: str, price: float) -> None:
         """A real venue fills on its own book; our prices change nothing there."""
 
@@ -406,13 +434,16 @@ class VenueBroker:
 
     def positions(self) -> dict[str, float]:
         """Net filled quantity of our own orders (``CLIENT_ID_PREFIX``), by symbol, as the venue
-        lists them (every order it holds for the symbols we trade).
+        lists them (every order it holds for the symbols we trade), less the commissions its
+        trades of them took in the base currency (the account holds that much less).
 
         Raises:
-            VenueBadInput: An order of ours the venue lists is malformed (nothing is guessed).
+            VenueBadInput: An order or trade of ours the venue lists is malformed (nothing is
+                guessed).
         """
         net: dict[str, float] = {}
         for symbol in self.symbols:
+            ours: set[str] = set()
             for raw in self._all_orders(symbol):
                 coid = str(raw.get("clientOrderId") or "")
                 if not coid.startswith(CLIENT_ID_PREFIX):
@@ -420,7 +451,26 @@ class VenueBroker:
                 o = decode_order(raw, known_client_ids={coid})
                 sign = 1.0 if o.side is Side.BUY else -1.0
                 net[symbol] = net.get(symbol, 0.0) + sign * o.filled
+                if o.filled > 0:
+                    ours.add(o.venue_order_id)
+            if ours:
+                net[symbol] -= self._base_fees(symbol, ours)
         return {k: v for k, v in net.items() if abs(v) > 1e-12}
+
+    def _base_fees(self, symbol: str, orders: set[str]) -> float:
+        """What the venue's trades of ``orders`` (venue order ids) on ``symbol`` took in its
+        base currency, read a page of ``ORDERS_PAGE`` trades at a time by trade id."""
+        base = str(self.ex.markets[symbol]["base"])
+        total, from_id = 0.0, 0
+        while True:
+            page = self._call("fetch_my_trades", symbol, None, ORDERS_PAGE, fromId=from_id)
+            for raw in page:
+                t = decode_trade(raw)
+                if t.venue_order_id in orders and t.fee_currency == base:
+                    total += t.fee
+            if len(page) < ORDERS_PAGE:
+                return total
+            from_id = max(int(decode_trade(raw).trade_id) for raw in page) + 1
 
     def order_fills(self) -> dict[str, Fill]:
         """Our orders (``CLIENT_ID_PREFIX``) the venue lists from the oldest one not yet final
@@ -535,3 +585,7 @@ class VenueBroker:
                 if o is not None and (o.get("status") != "open"
                                       or float(o.get("filled") or 0.0) > filled):
                     self._reports.put(self._report(coid, o))
+        for coid in [c for c in self.costs.due if c not in self.unresolved][:FEES_PER_ROUND]:
+            settled = await self._settle(coid)
+            if settled is not None:
+                self._reports.put(settled)

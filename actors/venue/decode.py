@@ -14,7 +14,7 @@ from typing import Any
 
 from actors.execution.messages import OrderStatus, Side
 from actors.venue.errors import UnknownClientOrder, VenueBadInput
-from actors.venue.types import BalanceLine, VenueOrder, VenueQuote, VenueTrade
+from actors.venue.types import BalanceLine, FillCosts, VenueOrder, VenueQuote, VenueTrade
 
 STATUSES: Mapping[str, OrderStatus] = {
     "open": OrderStatus.SUBMITTED,
@@ -170,6 +170,43 @@ def decode_trade(d: object) -> VenueTrade:
         amount=_req(m, "amount", "trade", positive=True),
         fee=fee_cost, fee_currency=fee_currency, timestamp_ms=_ts(m, "trade"),
     )
+
+
+def _fees(m: Mapping[str, Any], what: str) -> dict[str, float]:
+    """A ccxt trade's fees (its ``fees`` list, else its one ``fee``) by currency."""
+    listed = m.get("fees")
+    if listed is None or listed == []:
+        listed = [] if m.get("fee") is None else [m["fee"]]
+    if not isinstance(listed, list):
+        raise VenueBadInput(f"{what}.fees", f"expected a list, got {type(listed).__name__}")
+    out: dict[str, float] = {}
+    for i, fee in enumerate(listed):
+        fm = _mapping(fee, f"{what}.fees[{i}]")
+        cost = _num(fm, "cost", f"{what}.fees[{i}]", optional=True) or 0.0
+        if cost == 0:
+            continue  # a zero fee names no currency worth booking (ccxt may give none)
+        currency = _str(fm, "currency", f"{what}.fees[{i}]")
+        assert currency is not None
+        out[currency] = out.get(currency, 0.0) + cost
+    return out
+
+
+def decode_fill_costs(trades: object, what: str = "order.trades") -> FillCosts:
+    """An order's trades (ccxt's ``trades`` of an order, or ``fetch_my_trades`` for one order
+    id), checked and added up: quantity, notional and fees by currency."""
+    if not isinstance(trades, list):
+        raise VenueBadInput(what, f"expected a list, got {type(trades).__name__}")
+    quantity = notional = 0.0
+    fees: dict[str, float] = {}
+    for i, trade in enumerate(trades):
+        here = f"{what}[{i}]"
+        m = _mapping(trade, here)
+        amount = _req(m, "amount", here, positive=True)
+        quantity += amount
+        notional += amount * _req(m, "price", here, positive=True)
+        for currency, cost in _fees(m, here).items():
+            fees[currency] = fees.get(currency, 0.0) + cost
+    return FillCosts(quantity=quantity, notional=notional, fees=fees)
 
 
 def decode_ticker(d: object) -> VenueQuote:

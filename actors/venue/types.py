@@ -85,3 +85,16 @@ class BalanceLine:
     """Locked in open orders (>= 0)."""
     total: float
     """free + used, as the venue reports it (>= 0)."""
+
+
+@dataclass(frozen=True)
+class FillCosts:
+    """An order's fills added up from its trades: what filled, at what notional, and what the
+    venue charged for it (by currency)."""
+
+    quantity: float
+    """Sum of the trades' amounts."""
+    notional: float
+    """Sum of amount x price (the average price is ``notional / quantity``)."""
+    fees: dict[str, float]
+    """Commission by currency (``{"BTC": 1e-05}``; {} where the venue charged none)."""

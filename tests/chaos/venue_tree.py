@@ -8,8 +8,9 @@ venue. Then what the venue holds is checked against what execution wrote:
 - no client order id at the venue twice, and none execution has no record of;
 - every order execution made is final (filled, cancelled, or rejected with a typed reason);
 - every order's filled quantity is the venue's (no lost fill, none invented);
-- execution's positions and cash moved exactly as the venue's balances (the exchange charges no
-  commission here: execution does not book commissions, see docs/chaos.md);
+- execution's positions and cash moved exactly as the venue's balances, commissions included
+  (the exchange charges Binance's 0.1 % in the asset received: a buy's in BTC, a sell's in
+  USDT), and execution booked what the venue's trades say each fill cost;
 - the journal and the halts store verify, and no process of the run is left.
 
 Used by ``tests/chaos/test_venue_tree_faults.py``.
@@ -44,8 +45,10 @@ WEIGHT_LIMIT = 12_000
 """The exchange's weight per minute, and the broker's (a higher tier than Binance's default:
 hundreds of orders and their faults within a couple of minutes)."""
 BALANCES = {"USDT": 10_000_000.0, "BTC": 100.0}
+FEE_RATE = "0.001"
+"""The exchange's commission, as Binance charges without BNB (of the asset received)."""
 EXCHANGE_ARGS = ("--prices", "BTC/USDT=50000", "--symbols", "BTC/USDT", "--tick-ms", "50",
-                 "--seed", "5", "--fee-rate", "0", "--max-fill-qty", "BTC/USDT=0.0006",
+                 "--seed", "5", "--fee-rate", FEE_RATE, "--max-fill-qty", "BTC/USDT=0.0006",
                  "--balances", ",".join(f"{k}={v:g}" for k, v in BALANCES.items()),
                  "--weight-limit", str(WEIGHT_LIMIT))
 """Prices move every 50 ms and stream; a fill takes at most 0.0006 BTC, so 0.001 fills in parts
@@ -118,6 +121,8 @@ class VenueChaosReport:
     partially_filled_orders: int = 0
     execution_orders: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
+    fees_charged: dict[str, float] = field(default_factory=dict)
+    """Commissions the venue's trades charged, by currency (each equal to execution's)."""
     rejections: Counter[str] = field(default_factory=Counter)
     reconciliations: int = 0
     """``venue_reconciled`` logged by execution (at starts, reconnects, every 5 s)."""
@@ -249,14 +254,18 @@ class VenueChaos(TreeWatch):
                                                     who="chaos"), timeout_s=1.0)
 
     def _settle(self, timeout_s: float = 60.0) -> None:
-        """Halted: wait until execution holds nothing open (lost answers resolved)."""
-        deadline = time.monotonic() + timeout_s
+        """Halted: wait until execution holds nothing open (lost answers resolved) and every
+        fill's commission is booked (its status report, newer than the wait, says none due)."""
+        deadline, since = time.monotonic() + timeout_s, time.time()
         while time.monotonic() < deadline:
             reply = self._status()
-            if reply is not None and not any(n for s, n in reply.orders.items() if s in OPEN):
+            shown = reply.trading.execution if reply is not None and reply.trading else None
+            if (reply is not None and not any(n for s, n in reply.orders.items() if s in OPEN)
+                    and shown is not None and shown.at > since and shown.fees_due == 0):
                 return
             time.sleep(0.2)
-        self.report.violations.append(f"orders still open {timeout_s} s after the final halt")
+        self.report.violations.append(f"orders open or commissions due {timeout_s} s after "
+                                      "the final halt")
 
     # --- checking --------------------------------------------------------------------------
 
@@ -296,6 +305,7 @@ class VenueChaos(TreeWatch):
         r.violations += [f"{o.client_order_id} filled {o.filled:g} here, unknown at the venue"
                          for o in orders if o.filled > 0 and o.client_order_id not in at_venue]
         self._check_balances(book.portfolio.positions, book.portfolio.cash)
+        self._check_fees(venue["trades"], v_orders, orders)
         self._check_reconciliations()
         for check in (inv.journal_verifies, inv.halts_verify):
             r.violations += [str(v) for v in check(self.state)]
@@ -315,6 +325,27 @@ class VenueChaos(TreeWatch):
         if not math.isclose(here_usdt, venue_usdt, abs_tol=1e-6):
             self.report.violations.append(
                 f"USDT: execution's cash moved {here_usdt:.8f}, the venue's {venue_usdt:.8f}")
+
+    def _check_fees(self, trades: list[dict[str, Any]], v_orders: list[dict[str, Any]],
+                    orders: list[Any]) -> None:
+        """Each order's commissions as booked equal what the venue's trades of it charged,
+        currency by currency (booked once per part, none lost, none made up)."""
+        coid_of = {int(v["orderId"]): str(v["clientOrderId"]) for v in v_orders}
+        charged: dict[str, dict[str, float]] = {}
+        for t in trades:
+            per = charged.setdefault(coid_of.get(int(t["orderId"]), "?"), {})
+            asset = str(t["commissionAsset"])
+            per[asset] = per.get(asset, 0.0) + float(t["commission"])
+        self.report.fees_charged = {}
+        for o in orders:
+            venue = charged.get(o.client_order_id, {})
+            for asset in set(venue) | set(o.fees):
+                a, b = o.fees.get(asset, 0.0), venue.get(asset, 0.0)
+                self.report.fees_charged[asset] = self.report.fees_charged.get(asset, 0.0) + b
+                if not math.isclose(a, b, abs_tol=1e-10):
+                    self.report.violations.append(
+                        f"{o.client_order_id}: {asset} commission {a:.8f} booked, {b:.8f} "
+                        "charged by the venue")
 
     def _check_reconciliations(self) -> None:
         """Count execution's reconciliations; each must have found nothing unexplained (the

@@ -15,7 +15,7 @@ from actors.execution.messages import OrderStatus
 from actors.venue.broker import VenueBroker
 from actors.venue.messages import VenueInputRejected
 from tests.support.exchange.process import ExchangeProcess
-from tests.support.venue_broker import at_venue, order, settle, venue_broker
+from tests.support.venue_broker import at_venue, held_change, order, settle, venue_broker
 
 
 @pytest.fixture
@@ -55,8 +55,11 @@ def test_a_corrupt_answer_to_a_submit_is_refused_then_resolved_once(
     settle(broker, reports)
     assert reports["QF-t0001"].status is OrderStatus.FILLED
     assert reports["QF-t0001"].filled_quantity == pytest.approx(0.01)
+    # Found by client id (an answer with no trades): what it cost is asked for by its trades.
+    assert reports["QF-t0001"].fees == {"BTC": pytest.approx(0.01 * 0.001)}
     assert at_venue(x) == ["QF-t0001"], "resent, or lost"
-    assert broker.positions() == {"BTC/USDT": pytest.approx(0.01)}
+    assert broker.positions() == {"BTC/USDT": pytest.approx(held_change(x, "BTC"))}
+    assert held_change(x, "BTC") == pytest.approx(0.01 - 0.01 * 0.001)
     refused = _refusals(broker)
     assert len(refused) == 1, refused
     assert refused[0].what == "order"
@@ -108,4 +111,4 @@ def test_a_listing_with_an_order_we_never_sent_is_not_ours_to_count(
     x.fault("corrupt", count=1, path="/api/v3/allOrders", method="GET",
             patch={"clientOrderId": "manual-1"})
     assert broker.positions() == {}
-    assert broker.positions() == {"BTC/USDT": pytest.approx(0.01)}
+    assert broker.positions() == {"BTC/USDT": pytest.approx(held_change(x, "BTC"))}

@@ -14,7 +14,7 @@ from actors.execution.broker import BrokerOrder
 from actors.execution.messages import OrderStatus, Side
 from actors.venue.broker import VenueBroker
 from tests.support.exchange.process import ExchangeProcess
-from tests.support.venue_broker import at_venue, order, settle, venue_broker
+from tests.support.venue_broker import at_venue, held_change, order, settle, venue_broker
 
 
 @pytest.fixture
@@ -48,7 +48,11 @@ def test_lost_answers_and_5xx_are_resolved_by_client_id_never_resent(
     assert filled == set(ids), "an order filled at the venue is not filled here, or back"
     net = sum((r.filled_quantity if int(c[-4:]) % 2 else -r.filled_quantity)
               for c, r in reports.items() if r.status is OrderStatus.FILLED)
-    assert broker.positions().get("BTC/USDT", 0.0) == pytest.approx(net)
+    # Binance takes a buy's commission in the asset bought: the account holds that much less.
+    bought_fees = sum(r.fees.get("BTC", 0.0) for r in reports.values())
+    assert bought_fees > 0, "no commission was reported"
+    assert broker.positions().get("BTC/USDT", 0.0) == pytest.approx(net - bought_fees)
+    assert held_change(x, "BTC") == pytest.approx(net - bought_fees)
 
 
 def test_rejections_are_typed_and_a_duplicate_is_the_order_itself(
@@ -147,8 +151,10 @@ def test_positions_count_every_order_however_many_pages_the_venue_lists(
     three."""
     import actors.venue.broker as broker_mod
 
-    _x, broker = venue
+    x, broker = venue
     monkeypatch.setattr(broker_mod, "ORDERS_PAGE", 3)
     for n in range(8):
         assert broker.submit(order(n)).status is OrderStatus.FILLED
-    assert broker.positions()["BTC/USDT"] == pytest.approx(0.08)
+    # Less each buy's commission, taken in BTC: listed over pages of three trades too.
+    assert broker.positions()["BTC/USDT"] == pytest.approx(0.08 - 8 * 0.01 * 0.001)
+    assert broker.positions()["BTC/USDT"] == pytest.approx(held_change(x, "BTC"))

@@ -20,6 +20,7 @@ from tests.support.exchange.process import ExchangeProcess, local_exchange
 from tests.support.prometheus import free_port
 from tests.support.tree import TreeRun
 from tests.support.venue import execution_orders
+from tests.support.venue_broker import START_BALANCES, held_change
 
 KEY, SECRET = "test-key", "test-secret"
 
@@ -122,10 +123,15 @@ def test_a_tree_trades_at_the_venue_once_per_order_and_matches_its_positions(
         assert ex.instruments[name].avg_price == pos.avg_price
     mine = {o.client_order_id for o in orders}
     assert set(ids) <= mine, "an order at the venue execution never wrote"
-    venue_net = sum((1 if o["side"] == "BUY" else -1) * float(str(o["executedQty"]))
-                    for o in _venue_orders(exchange))
+    # The account's balances moved exactly as execution's book, commissions included (a buy's
+    # in BTC, a sell's in USDT).
     held = book.portfolio.positions.get("BTC/USDT")
-    assert (held.quantity if held else 0.0) == pytest.approx(venue_net, abs=1e-9)
+    assert book.portfolio.fees, "no commission was booked"
+    assert not book.fees_due, "a fill's commission was never booked"
+    assert (held.quantity if held else 0.0) == pytest.approx(held_change(exchange, "BTC"),
+                                                            abs=1e-9)
+    assert book.portfolio.cash - START_BALANCES["USDT"] == pytest.approx(
+        held_change(exchange, "USDT"), abs=1e-6)
 
 
 def _halt(tree: TreeRun) -> None:

@@ -69,8 +69,9 @@ def _call(actor: ExecutionActor, kind: CallKind, arg: Any = None) -> Effects:
 
 
 def _submit(actor: ExecutionActor, intent: str, quantity: float = 1.0, price: float = 100.0,
-            side: Side = Side.BUY, limit: float | None = None) -> Effects:
-    cmd = SubmitOrder(intent_id=intent, instrument="BTC-USD", side=side, quantity=quantity,
+            side: Side = Side.BUY, limit: float | None = None,
+            instrument: str = "BTC-USD") -> Effects:
+    cmd = SubmitOrder(intent_id=intent, instrument=instrument, side=side, quantity=quantity,
                       reference_price=price, limit_price=limit)
     fx = _call(actor, CallKind.COMMAND, Envelope(sender="o", msg_id=intent, payload=cmd))
     for token in fx.deferred:
@@ -80,8 +81,8 @@ def _submit(actor: ExecutionActor, intent: str, quantity: float = 1.0, price: fl
     return fx
 
 
-def _tick(actor: ExecutionActor, price: float) -> Effects:
-    tick = PriceTick(instrument="BTC-USD", price=price, ts=T0, iteration=1)
+def _tick(actor: ExecutionActor, price: float, instrument: str = "BTC-USD") -> Effects:
+    tick = PriceTick(instrument=instrument, price=price, ts=T0, iteration=1)
     return _call(actor, CallKind.EVENT, Envelope(sender="o", msg_id="t", payload=tick))
 
 

@@ -9,11 +9,18 @@ from binance_fixture import loaded_binance, parsed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.venue.decode import decode_balance, decode_order, decode_ticker, decode_trade
+from actors.venue.decode import (
+    decode_balance,
+    decode_fill_costs,
+    decode_order,
+    decode_ticker,
+    decode_trade,
+)
 from actors.venue.errors import VenueBadInput
-from actors.venue.types import VenueOrder, VenueQuote, VenueTrade
+from actors.venue.types import FillCosts, VenueOrder, VenueQuote, VenueTrade
 
 VALID = parsed(loaded_binance())
+VALID["fill"] = VALID["trade"]  # one of an order's trades, added up with its fees
 KNOWN = {"qf-intent-1", "x", ""}
 
 DECODERS: dict[str, Callable[[Any], Any]] = {
@@ -21,6 +28,7 @@ DECODERS: dict[str, Callable[[Any], Any]] = {
     "trade": decode_trade,
     "ticker": decode_ticker,
     "balance": decode_balance,
+    "fill": lambda d: decode_fill_costs([d, d]),
 }
 
 NASTY = st.one_of(
@@ -32,12 +40,18 @@ NASTY = st.one_of(
 )
 KEYS = st.sampled_from([
     "id", "clientOrderId", "symbol", "side", "status", "amount", "filled", "price", "average",
-    "timestamp", "order", "fee", "bid", "ask", "last", "free", "used", "total", "BTC", "info",
+    "timestamp", "order", "fee", "fees", "cost", "currency", "bid", "ask", "last", "free",
+    "used", "total", "BTC", "info",
 ])
 
 
 def _sane(value: object) -> None:
     """Every number in a decoded result is finite and non-negative."""
+    if isinstance(value, FillCosts):
+        assert value.quantity > 0
+        assert value.notional > 0
+        assert all(math.isfinite(v) and v > 0 for v in value.fees.values()), value.fees
+        return
     if isinstance(value, dict):
         for v in value.values():
             _sane(v)
