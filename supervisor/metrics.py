@@ -38,6 +38,7 @@ from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
     ExecutionStatus,
+    FeeCharged,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -130,6 +131,7 @@ SPECS = (
     _h("halt_to_cancel_seconds", "A halt until each order cancelled after it (the last cancel of "
        "a halt is its highest observation), as the hub saw both"),
     _c("fills", "Fills (real, paper or shadow-hypothetical)", "instrument", "side"),
+    _c("fees_paid", "Commissions the venue charged, in their currency", "instrument", "currency"),
     _c("signals_rejected", "Strategy signals refused at the signal boundary, by kind", "code"),
     _c("strategy_errors", "Bars skipped because the strategy raised"),
     _g("position", "Signed position, as execution last reported it", "instrument"),
@@ -454,6 +456,11 @@ def _filled(m: Metrics, msg: OrderFilled, _now: float, _sent_at: float) -> None:
     m._gauge("position", (msg.instrument,), msg.position_after)
 
 
+def _fee(m: Metrics, msg: FeeCharged, _now: float, _sent_at: float) -> None:
+    m._inc("fees_paid", (msg.instrument, msg.currency), by=msg.amount)
+    m._gauge("position", (msg.instrument,), msg.position_after)
+
+
 def _equity(m: Metrics, msg: EquityUpdated, _now: float, _sent_at: float) -> None:
     m._set("equity", (), msg.equity)
     m._set("cash", (), msg.cash)
@@ -526,6 +533,7 @@ _HANDLERS: dict[type[Message], Handler] = {
     OrderRejected: _rejected,  # type: ignore[dict-item]
     OrderCancelled: _cancelled,  # type: ignore[dict-item]
     OrderFilled: _filled,  # type: ignore[dict-item]
+    FeeCharged: _fee,  # type: ignore[dict-item]
     EquityUpdated: _equity,  # type: ignore[dict-item]
     ExecutionSnapshot: _snapshot,  # type: ignore[dict-item]
     BadMessageSeen: _bad,  # type: ignore[dict-item]

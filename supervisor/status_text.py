@@ -86,6 +86,10 @@ def _execution(ts: TradingStatus) -> list[str]:
                f"{g.max_orders_per_window} per {g.rate_window_s:g} s")
     out.append(f"orders: open {_counts(ex.open_orders)}; all {_counts(ex.orders)}; "
                f"fills {ex.fills}")
+    if ex.fees or ex.fees_due:
+        paid = ", ".join(f"{v:.8g} {c}" for c, v in sorted(ex.fees.items())) or "none"
+        out.append(f"commissions: {paid}" + (f"; {ex.fees_due} fill(s) waiting for theirs"
+                                             if ex.fees_due else ""))
     f = ex.last_fill
     out.append("last fill: none" if f is None else
                f"last fill: {f.side.value} {f.quantity:g} {f.instrument} @ {_num(f.price)} "

@@ -19,6 +19,7 @@ from actors.execution.messages import (
     EquityUpdated,
     ExecutionSnapshot,
     ExecutionStatus,
+    FeeCharged,
     GateStatus,
     InstrumentBook,
     OrderAccepted,
@@ -93,6 +94,20 @@ def test_orders_fills_and_rejections_by_typed_reason() -> None:
     assert m.value("quantfund_orders_rejected", "broker") == 1.0
     assert m.value("quantfund_fills", "BTC-USD", "SELL") == 1.0
     assert m.value("quantfund_position", "BTC-USD") == -2.0
+
+
+def test_commissions_add_up_by_currency_and_move_the_position() -> None:
+    """Each FeeCharged adds its amount under its currency; a base-currency fee's position
+    after it is the position shown."""
+    m = Metrics()
+    for amount, after in ((1e-5, 0.00999), (2e-5, 0.01997)):
+        m.observe(FeeCharged(client_order_id="c", instrument="BTC/USDT", currency="BTC",
+                             amount=amount, value=amount * 5e4, position_after=after), 1.0)
+    m.observe(FeeCharged(client_order_id="d", instrument="BTC/USDT", currency="USDT",
+                         amount=0.5, value=0.5, position_after=0.01997), 1.0)
+    assert m.value("quantfund_fees_paid", "BTC/USDT", "BTC") == pytest.approx(3e-5)
+    assert m.value("quantfund_fees_paid", "BTC/USDT", "USDT") == 0.5
+    assert m.value("quantfund_position", "BTC/USDT") == 0.01997
 
 
 def test_a_label_past_its_cap_of_distinct_values_reads_other() -> None:

@@ -55,6 +55,17 @@ def test_text_shows_instruments_account_limits_breaker_orders_feeds_and_outbox()
     assert "alert outbox: 4 waiting" in text
 
 
+def test_commissions_show_by_currency_with_the_fills_still_waiting_for_theirs() -> None:
+    """What the venue charged is one line (none without any), with the fills whose commission
+    it has not stated yet."""
+    plain = render(_reply(TradingStatus(at=T0, execution=execution_status())))
+    assert "commissions" not in plain
+    ex = msgspec.structs.replace(execution_status(), fees={"USDT": 1.25, "BTC": 2e-5},
+                                 fees_due=2)
+    text = render(_reply(TradingStatus(at=T0, execution=ex)))
+    assert "commissions: 2e-05 BTC, 1.25 USDT; 2 fill(s) waiting for theirs" in text
+
+
 def test_text_before_any_report_and_from_an_older_supervisor() -> None:
     """No report yet says so; a reply without a trading section prints the health only."""
     text = render(_reply(TradingStatus(at=T0)))
