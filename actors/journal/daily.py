@@ -76,7 +76,8 @@ class DailyReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bad_lines: int
     """Lines that are not good entries (torn or edited; ``journal verify`` says which)."""
     realized_pnl: float
-    """Sum of the day's fills' realised P&L."""
+    """Sum of the day's fills' realised P&L, less the commissions valued in cash (as
+    execution's book counts them)."""
     equity_start: float | None
     """First equity mark of the day."""
     equity_end: float | None
@@ -111,6 +112,10 @@ class DailyReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Worst latency figures the journal records."""
     equity_series: list[tuple[float, float]]
     """(epoch seconds, equity) through the day, at most `MAX_SERIES_POINTS` points."""
+    fees: dict[str, float] = msgspec.field(default_factory=dict)
+    """Commissions the venue charged, by currency (``FeeCharged``)."""
+    fees_value: float = 0.0
+    """Those valued in cash (a third currency's are not); already out of ``realized_pnl``."""
 
     @property
     def equity_change(self) -> float | None:
@@ -211,6 +216,8 @@ class _Fold:
         self.pnl = 0.0
         self.fills: Counter[str] = Counter()
         self.notional = 0.0
+        self.fees: Counter[str] = Counter()
+        self.fees_value = 0.0
         self.accepted = 0
         self.rejections: Counter[str] = Counter()
         self.trips: list[Incident] = []
@@ -233,10 +240,8 @@ class _Fold:
         self.last = entry
         self.count += 1
         f, name = entry.fields, entry.event
-        if name == "OrderFilled":
-            self.fills[str(f.get("instrument", "?"))] += 1
-            self.pnl += float(f.get("realized_pnl", 0.0))
-            self.notional += abs(float(f.get("quantity", 0.0)) * float(f.get("price", 0.0)))
+        if name in ("OrderFilled", "FeeCharged"):
+            self._trade(name, f)
         elif name == "EquityUpdated":
             self.series.append((epoch(entry.at), float(f.get("equity", 0.0))))
         elif name == "OrderAccepted":
@@ -257,6 +262,18 @@ class _Fold:
             self.exits[str(f.get("reason", "?"))] += 1
         else:
             self._latency(name, f)
+
+    def _trade(self, name: str, f: dict[str, Any]) -> None:
+        if name == "OrderFilled":
+            self.fills[str(f.get("instrument", "?"))] += 1
+            self.pnl += float(f.get("realized_pnl", 0.0))
+            self.notional += abs(float(f.get("quantity", 0.0)) * float(f.get("price", 0.0)))
+            return
+        amount, value = float(f.get("amount", 0.0)), f.get("value")
+        self.fees[str(f.get("currency", "?"))] += amount
+        if value is not None:
+            self.fees_value += float(value)
+            self.pnl -= float(value)
 
     def _state_changed(self, entry: Entry) -> None:
         f = entry.fields
@@ -316,6 +333,7 @@ class _Fold:
                 feed_stale_s=self.stale,
             ),
             equity_series=_thin(self.series, MAX_SERIES_POINTS),
+            fees=dict(sorted(self.fees.items())), fees_value=self.fees_value,
         )
 
 

@@ -23,6 +23,9 @@ def render_text(report: DailyReport) -> str:
     by = ", ".join(f"{k} {v}" for k, v in r.fills_by_instrument.items())
     lines.append(f"Trades: {r.fills} fills" + (f" ({by})" if by else "")
                  + f", notional {r.notional:.2f}; orders accepted: {r.orders_accepted}")
+    if r.fees:
+        paid = ", ".join(f"{v:.8g} {c}" for c, v in r.fees.items())
+        lines.append(f"Commissions: {paid} (in cash {r.fees_value:.2f}, out of realised)")
     rejected = sum(r.rejections.values())
     reasons = ", ".join(f"{k} {v}" for k, v in r.rejections.items())
     lines.append(f"Rejections: {rejected}" + (f" ({reasons})" if reasons else ""))

@@ -17,6 +17,7 @@ from actors._runtime.trading import TradingState, TradingStateChanged
 from actors.breaker.messages import BreakerHalted, BreakerTripped
 from actors.execution.messages import (
     EquityUpdated,
+    FeeCharged,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -48,8 +49,14 @@ def _events() -> list[tuple[float, Message]]:
                           side=Side.BUY, quantity=0.5, status=OrderStatus.SUBMITTED)),
         (1, OrderFilled(client_order_id="c1", side=Side.BUY, position_after=0.5, realized_pnl=0.0,
                         **fill)),
+        (0, FeeCharged(client_order_id="c1", instrument="BTC/USDT", currency="BTC",
+                       amount=0.0005, value=25.0, position_after=0.4995)),
         (1, OrderFilled(client_order_id="c2", side=Side.SELL, position_after=0.0,
                         realized_pnl=150.0, **fill)),
+        (0, FeeCharged(client_order_id="c2", instrument="BTC/USDT", currency="USDT",
+                       amount=25.0, value=25.0, position_after=0.0)),
+        (0, FeeCharged(client_order_id="c3", instrument="ETH/USDT", currency="BNB",
+                       amount=0.01, value=None, position_after=-2.0)),
         (1, OrderFilled(client_order_id="c3", instrument="ETH/USDT", side=Side.SELL,
                         quantity=2.0, price=3_000.0, position_after=-2.0, realized_pnl=-40.0)),
         (1, OrderRejected(intent_id="i1", instrument="BTC/USDT", code="max_notional",

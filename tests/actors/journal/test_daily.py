@@ -54,7 +54,11 @@ def test_the_report_holds_the_days_figures(root: Path, day_done: str) -> None:
     """P&L, trades, rejections by reason, trips, halts, restarts and the worst latencies are
     the ones the scripted day's entries carry; entries after midnight are not in it."""
     r = _report(root)
-    assert r.realized_pnl == pytest.approx(110.0)
+    assert r.realized_pnl == pytest.approx(110.0 - 50.0), "fills' realised, less commissions"
+    assert r.fees == {"BNB": 0.01, "BTC": 0.0005, "USDT": 25.0}
+    assert r.fees_value == pytest.approx(50.0), "BNB has no price here: not valued"
+    assert ("Commissions: 0.01 BNB, 0.0005 BTC, 25 USDT (in cash 50.00, out of realised)"
+            in render_text(r).splitlines())
     assert (r.equity_start, r.equity_end, r.equity_peak) == (100_000.0, 100_200.0, 100_900.0)
     assert r.equity_change == pytest.approx(200.0)
     assert r.max_drawdown_pct == pytest.approx(EXPECTED_DRAWDOWN_PCT)
