@@ -216,7 +216,7 @@ class _Fold:
         self.pnl = 0.0
         self.fills: Counter[str] = Counter()
         self.notional = 0.0
-        self.fees: Counter[str] = Counter()
+        self.fees: dict[str, float] = {}
         self.fees_value = 0.0
         self.accepted = 0
         self.rejections: Counter[str] = Counter()
@@ -270,7 +270,8 @@ class _Fold:
             self.notional += abs(float(f.get("quantity", 0.0)) * float(f.get("price", 0.0)))
             return
         amount, value = float(f.get("amount", 0.0)), f.get("value")
-        self.fees[str(f.get("currency", "?"))] += amount
+        currency = str(f.get("currency", "?"))
+        self.fees[currency] = self.fees.get(currency, 0.0) + amount
         if value is not None:
             self.fees_value += float(value)
             self.pnl -= float(value)
