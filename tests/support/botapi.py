@@ -102,8 +102,11 @@ class _Fault:
     hang_s: float = 30.0
     deliver: bool = False
     after: int = 0  # matching requests to let through before the fault applies
+    window_s: float | None = None  # ``until`` is set this long after the first match
 
     def active(self, now: float) -> bool:
+        if self.until is None and self.window_s is not None:
+            return True  # its window has not begun
         if self.until is not None:
             return now < self.until
         return self.remaining is None or self.remaining > 0
@@ -343,9 +346,15 @@ class BotApiServer:
         )
 
     def fail_for(
-        self, seconds: float, status: int = 502, *, methods: Iterable[str] = ("sendMessage",)
+        self, seconds: float, status: int = 502, *, methods: Iterable[str] = ("sendMessage",),
+        from_first: bool = False,
     ) -> None:
-        """Answer every matching request with ``status`` for the next ``seconds``."""
+        """Answer every matching request with ``status`` for the next ``seconds`` (with
+        ``from_first``: for ``seconds`` from the first matching request on, however long the
+        client takes to start)."""
+        if from_first:
+            self._add(_Fault("status", frozenset(methods), status=status, window_s=seconds))
+            return
         until = time.monotonic() + seconds
         self._add(_Fault("status", frozenset(methods), until=until, status=status))
 
@@ -502,6 +511,8 @@ class BotApiServer:
                     if fault.after > 0:
                         fault.after -= 1
                         return None
+                    if fault.until is None and fault.window_s is not None:
+                        fault.until = now + fault.window_s
                     if fault.remaining is not None:
                         fault.remaining -= 1
                     return fault
