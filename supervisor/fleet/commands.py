@@ -1,0 +1,242 @@
+"""What ``quantfund fleet`` does over NATS: change the fleet state, read it, verify its trail.
+
+A change is written twice, in this order: appended to the audit stream (chained to the last
+entry, refused by the server if another command appended first), then set in the state bucket
+(compare-and-set on its revision). Trees follow the bucket; the trail is what ``verify`` checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+
+from supervisor.fleet.chain import check_chain, next_change
+from supervisor.fleet.config import FleetConfig
+from supervisor.fleet.connect import Planes, connect, open_planes
+from supervisor.fleet.credentials import FleetCredentials
+from supervisor.fleet.errors import FleetChangeConflict, FleetMessageMalformed
+from supervisor.fleet.messages import (
+    ACK_PREFIX,
+    AUDIT_STREAM,
+    AUDIT_SUBJECT,
+    STATE_KEY,
+    FleetAck,
+    FleetChange,
+    FleetStateName,
+    TreeSummary,
+    decode,
+    encode,
+)
+from supervisor.halts_chain import VerifyReport
+
+STALE_AFTER_S = 5.0
+"""A tree whose last summary is older than this is stale (not expected to acknowledge)."""
+
+
+@dataclass
+class TreeView:
+    """One tree in ``fleet status``."""
+
+    summary: TreeSummary
+    """Its last summary."""
+    age_s: float
+    """Seconds since it was made."""
+    stale: bool
+    """Older than the stale limit."""
+
+
+@dataclass
+class CommandResult:
+    """What a fleet command did."""
+
+    change: FleetChange
+    """The change written."""
+    acked: dict[str, FleetAck] = field(default_factory=dict)
+    """Trees that acknowledged it within the timeout, by tree id."""
+    missing: list[str] = field(default_factory=list)
+    """Trees expected (fresh summaries) that did not."""
+    stale: list[str] = field(default_factory=list)
+    """Trees known but stale: not waited for."""
+    elapsed_s: float = 0.0
+    """From the write to the last ack (or the timeout)."""
+
+
+@dataclass
+class FleetView:
+    """``fleet status``: the state, every tree, the trail's verification."""
+
+    state: FleetChange | None
+    """The fleet state in force (None: never set, i.e. ACTIVE)."""
+    trees: list[TreeView]
+    """Every tree that ever published a summary."""
+    trail: VerifyReport
+    """The audit trail's chain check."""
+    bad: list[str] = field(default_factory=list)
+    """Malformed entries found (key or seq: problem)."""
+
+
+async def _open(cfg: FleetConfig, creds: FleetCredentials) -> Planes:
+    nc = await connect(cfg, creds, name="quantfund-fleet-cli")
+    try:
+        return await open_planes(nc, cfg.replicas)
+    except BaseException:
+        await nc.close()
+        raise
+
+
+async def trees(planes: Planes, stale_after_s: float = STALE_AFTER_S) -> tuple[
+        list[TreeView], list[str]]:
+    """Every tree's last summary, and what could not be read."""
+    found: list[TreeView] = []
+    bad: list[str] = []
+    try:
+        keys = await planes.trees.keys()
+    except nats.js.errors.NoKeysError:
+        return found, bad
+    now = time.time()
+    for key in sorted(keys):
+        try:
+            entry = await planes.trees.get(key)
+        except nats.js.errors.KeyNotFoundError:
+            continue
+        try:
+            summary = decode(entry.value or b"", TreeSummary)
+        except FleetMessageMalformed as exc:
+            bad.append(f"tree {key}: {exc}")
+            continue
+        age = max(0.0, now - summary.at)
+        found.append(TreeView(summary=summary, age_s=age, stale=age > stale_after_s))
+    return found, bad
+
+
+async def _current(planes: Planes) -> tuple[FleetChange | None, int, str]:
+    """The state in the bucket, its revision (0: no key yet), and what is wrong with it."""
+    try:
+        entry = await planes.state.get(STATE_KEY)
+    except nats.js.errors.KeyNotFoundError:
+        return None, 0, ""
+    try:
+        return decode(entry.value or b"", FleetChange), entry.revision or 0, ""
+    except FleetMessageMalformed as exc:  # a command overwrites it; status reports it
+        return None, entry.revision or 0, f"fleet state: {exc}"
+
+
+async def _last_audited(planes: Planes) -> tuple[FleetChange | None, int]:
+    """The last entry of the audit trail and its stream sequence (0: empty trail)."""
+    try:
+        raw = await planes.js.get_last_msg(AUDIT_STREAM, AUDIT_SUBJECT)
+    except nats.js.errors.NotFoundError:
+        return None, 0
+    return decode(raw.data or b"", FleetChange), raw.seq or 0
+
+
+async def change(
+    cfg: FleetConfig, creds: FleetCredentials, state: FleetStateName, *, who: str,
+    reason: str, timeout_s: float, stale_after_s: float = STALE_AFTER_S,
+) -> CommandResult:
+    """Set the fleet state; wait up to ``timeout_s`` for every fresh tree's ack.
+
+    Raises:
+        FleetUnreachable: No server answered.
+        FleetChangeConflict: Another command wrote first; nothing was written by this one.
+        ValueError: A blank reason or who.
+    """
+    planes = await _open(cfg, creds)
+    try:
+        acks: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def on_ack(msg: Msg) -> None:
+            await acks.put(msg)
+
+        sub = await planes.nc.subscribe(f"{ACK_PREFIX}.>", cb=on_ack)
+        views, _ = await trees(planes, stale_after_s)
+        expected = {v.summary.tree_id for v in views if not v.stale}
+        last, stream_seq = await _last_audited(planes)
+        _, revision, _ = await _current(planes)
+        new = next_change(last, state, who=who, reason=reason, at=time.time())
+        try:
+            await planes.js.publish(AUDIT_SUBJECT, encode(new), stream=AUDIT_STREAM, headers={
+                "Nats-Expected-Last-Subject-Sequence": str(stream_seq)})
+        except nats.js.errors.APIError as exc:
+            raise FleetChangeConflict(f"the audit trail moved on while writing ({exc}); "
+                                      "run `quantfund fleet status` and try again") from exc
+        started = time.monotonic()
+        try:
+            if revision:
+                await planes.state.update(STATE_KEY, encode(new), last=revision)
+            else:
+                await planes.state.create(STATE_KEY, encode(new))
+        except nats.js.errors.KeyWrongLastSequenceError as exc:
+            raise FleetChangeConflict(
+                f"fleet change {new.seq} is in the audit trail, but another command set the "
+                f"state first ({exc}); run `quantfund fleet status`") from exc
+        result = CommandResult(change=new, stale=sorted(
+            v.summary.tree_id for v in views if v.stale))
+        await _collect(acks, result, expected, started + timeout_s)
+        result.elapsed_s = time.monotonic() - started
+        result.missing = sorted(expected - set(result.acked))
+        await sub.unsubscribe()
+        return result
+    finally:
+        await planes.nc.close()
+
+
+async def _collect(acks: asyncio.Queue[Msg], result: CommandResult, expected: set[str],
+                   deadline: float) -> None:
+    """Acks of ``result.change`` until every expected tree acked or the deadline passed."""
+    while not expected <= set(result.acked):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            msg = await asyncio.wait_for(acks.get(), timeout=left)
+        except TimeoutError:
+            return
+        try:
+            ack = decode(msg.data, FleetAck)
+        except FleetMessageMalformed:
+            continue
+        if ack.seq == result.change.seq:
+            result.acked[ack.tree_id] = ack
+
+
+async def view(cfg: FleetConfig, creds: FleetCredentials,
+               stale_after_s: float = STALE_AFTER_S) -> FleetView:
+    """The fleet state, every tree, and the audit trail checked end to end."""
+    planes = await _open(cfg, creds)
+    try:
+        state, _, problem = await _current(planes)
+        found, bad = await trees(planes, stale_after_s)
+        trail, trail_bad = await _trail(planes)
+        bad += [problem] if problem else []
+        if state is not None and trail.ok and trail.rows_checked and state.seq > trail.rows_checked:
+            trail = VerifyReport(False, trail.rows_checked, state.seq,
+                                 "the fleet state is not in the audit trail")
+        return FleetView(state=state, trees=found, trail=trail, bad=bad + trail_bad)
+    finally:
+        await planes.nc.close()
+
+
+async def _trail(planes: Planes) -> tuple[VerifyReport, list[str]]:
+    """Every entry of the audit stream, decoded and chain-checked."""
+    info = await planes.js.stream_info(AUDIT_STREAM)
+    changes: list[FleetChange] = []
+    first, last = info.state.first_seq, info.state.last_seq
+    if not info.state.messages:
+        return check_chain(changes), []
+    for seq in range(first, last + 1):
+        try:
+            raw = await planes.js.get_msg(AUDIT_STREAM, seq)
+            changes.append(decode(raw.data or b"", FleetChange))
+        except FleetMessageMalformed as exc:
+            return VerifyReport(False, len(changes), len(changes) + 1,
+                                f"stream entry {seq}: {exc}"), [f"audit {seq}: {exc}"]
+        except nats.js.errors.NotFoundError:
+            return VerifyReport(False, len(changes), len(changes) + 1,
+                                f"stream entry {seq} is missing"), []
+    return check_chain(changes), []
