@@ -45,8 +45,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def run(args: argparse.Namespace, fleet: FleetConfig | None, who: str) -> int:
+def run(  # noqa: PLR0911 - one exit status per outcome
+    args: argparse.Namespace, fleet: FleetConfig | None, who: str
+) -> int:
     """Run one ``fleet`` subcommand; the exit status."""
+    import nats.errors
+
     from supervisor.fleet.credentials import load_credentials
     from supervisor.fleet.errors import (
         FleetChangeConflict,
@@ -72,6 +76,10 @@ def run(args: argparse.Namespace, fleet: FleetConfig | None, who: str) -> int:
         return EXIT_USAGE
     except FleetUnreachable as exc:
         print(f"quantfund: {exc}; nothing changed", file=sys.stderr)
+        return EXIT_NO_ANSWER
+    except (nats.errors.Error, TimeoutError, OSError) as exc:
+        print(f"quantfund: fleet {args.verb}: the fleet stopped answering "
+              f"({exc or type(exc).__name__}); check `quantfund fleet status`", file=sys.stderr)
         return EXIT_NO_ANSWER
     except FleetChangeConflict as exc:
         print(f"quantfund: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from nats.aio.msg import Msg
 
 from supervisor.fleet.chain import check_chain, next_change
 from supervisor.fleet.config import FleetConfig
-from supervisor.fleet.connect import Planes, connect, open_planes
+from supervisor.fleet.connect import TRANSIENT, Planes, connect, open_planes, retry
 from supervisor.fleet.credentials import FleetCredentials
 from supervisor.fleet.errors import FleetChangeConflict, FleetMessageMalformed
 from supervisor.fleet.messages import (
@@ -25,6 +25,7 @@ from supervisor.fleet.messages import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,
     STATE_KEY,
+    TREES_BUCKET,
     FleetAck,
     FleetChange,
     FleetStateName,
@@ -80,10 +81,10 @@ class FleetView:
     """Malformed entries found (key or seq: problem)."""
 
 
-async def _open(cfg: FleetConfig, creds: FleetCredentials) -> Planes:
+async def _open(cfg: FleetConfig, creds: FleetCredentials, deadline: float) -> Planes:
     nc = await connect(cfg, creds, name="quantfund-fleet-cli")
     try:
-        return await open_planes(nc, cfg.replicas)
+        return await open_planes(nc, cfg.replicas, deadline)
     except BaseException:
         await nc.close()
         raise
@@ -91,21 +92,27 @@ async def _open(cfg: FleetConfig, creds: FleetCredentials) -> Planes:
 
 async def trees(planes: Planes, stale_after_s: float = STALE_AFTER_S) -> tuple[
         list[TreeView], list[str]]:
-    """Every tree's last summary, and what could not be read."""
+    """Every tree's last summary, and what could not be read.
+
+    Read from the bucket's stream by plain requests (its subjects, then the last message of
+    each), not by a KV watcher: requests can be retried while a stream changes leader.
+    """
     found: list[TreeView] = []
     bad: list[str] = []
-    try:
-        keys = await planes.trees.keys()
-    except nats.js.errors.NoKeysError:
-        return found, bad
+    stream = f"KV_{TREES_BUCKET}"
+    prefix = f"$KV.{TREES_BUCKET}."
+    info = await planes.js.stream_info(stream, subjects_filter=f"{prefix}>")
     now = time.time()
-    for key in sorted(keys):
+    for subject in sorted(info.state.subjects or {}):
+        key = subject.removeprefix(prefix)
         try:
-            entry = await planes.trees.get(key)
-        except nats.js.errors.KeyNotFoundError:
+            raw = await planes.js.get_last_msg(stream, subject)
+        except nats.js.errors.NotFoundError:
+            continue
+        if raw.headers and raw.headers.get("KV-Operation") in ("DEL", "PURGE"):
             continue
         try:
-            summary = decode(entry.value or b"", TreeSummary)
+            summary = decode(raw.data or b"", TreeSummary)
         except FleetMessageMalformed as exc:
             bad.append(f"tree {key}: {exc}")
             continue
@@ -146,7 +153,8 @@ async def change(
         FleetChangeConflict: Another command wrote first; nothing was written by this one.
         ValueError: A blank reason or who.
     """
-    planes = await _open(cfg, creds)
+    deadline = time.monotonic() + timeout_s
+    planes = await _open(cfg, creds, deadline)
     try:
         acks: asyncio.Queue[Msg] = asyncio.Queue()
 
@@ -154,27 +162,14 @@ async def change(
             await acks.put(msg)
 
         sub = await planes.nc.subscribe(f"{ACK_PREFIX}.>", cb=on_ack)
-        views, _ = await trees(planes, stale_after_s)
+        views, _ = await retry(lambda: trees(planes, stale_after_s), deadline)
         expected = {v.summary.tree_id for v in views if not v.stale}
-        last, stream_seq = await _last_audited(planes)
-        _, revision, _ = await _current(planes)
+        last, stream_seq = await retry(lambda: _last_audited(planes), deadline)
+        _, revision, _ = await retry(lambda: _current(planes), deadline)
         new = next_change(last, state, who=who, reason=reason, at=time.time())
-        try:
-            await planes.js.publish(AUDIT_SUBJECT, encode(new), stream=AUDIT_STREAM, headers={
-                "Nats-Expected-Last-Subject-Sequence": str(stream_seq)})
-        except nats.js.errors.APIError as exc:
-            raise FleetChangeConflict(f"the audit trail moved on while writing ({exc}); "
-                                      "run `quantfund fleet status` and try again") from exc
+        await _append(planes, new, stream_seq, deadline)
         started = time.monotonic()
-        try:
-            if revision:
-                await planes.state.update(STATE_KEY, encode(new), last=revision)
-            else:
-                await planes.state.create(STATE_KEY, encode(new))
-        except nats.js.errors.KeyWrongLastSequenceError as exc:
-            raise FleetChangeConflict(
-                f"fleet change {new.seq} is in the audit trail, but another command set the "
-                f"state first ({exc}); run `quantfund fleet status`") from exc
+        await _set_state(planes, new, revision, deadline)
         result = CommandResult(change=new, stale=sorted(
             v.summary.tree_id for v in views if v.stale))
         await _collect(acks, result, expected, started + timeout_s)
@@ -184,6 +179,58 @@ async def change(
         return result
     finally:
         await planes.nc.close()
+
+
+async def _append(planes: Planes, new: FleetChange, stream_seq: int, deadline: float) -> None:
+    """Append ``new`` to the audit trail; retried with the same message id (the server drops
+    a duplicate) until ``deadline``.
+
+    Raises:
+        FleetChangeConflict: Another command appended first.
+    """
+    headers = {"Nats-Expected-Last-Subject-Sequence": str(stream_seq),
+               "Nats-Msg-Id": f"fleet-{new.seq}-{new.hash[:16]}"}
+    while True:
+        try:
+            await planes.js.publish(AUDIT_SUBJECT, encode(new), stream=AUDIT_STREAM,
+                                    headers=dict(headers))
+        except TRANSIENT:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+        except nats.js.errors.APIError as exc:
+            raise FleetChangeConflict(f"the audit trail moved on while writing ({exc}); "
+                                      "run `quantfund fleet status` and try again") from exc
+        else:
+            return
+
+
+async def _set_state(planes: Planes, new: FleetChange, revision: int, deadline: float) -> None:
+    """Set the state key to ``new`` (compare-and-set on ``revision``), retried until
+    ``deadline``; a retry that finds ``new`` already there is a success.
+
+    Raises:
+        FleetChangeConflict: Another command set the state in between.
+    """
+    while True:
+        try:
+            if revision:
+                await planes.state.update(STATE_KEY, encode(new), last=revision)
+            else:
+                await planes.state.create(STATE_KEY, encode(new))
+        except TRANSIENT:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+        except nats.js.errors.KeyWrongLastSequenceError as exc:
+            now, _, _ = await _current(planes)
+            if now == new:  # an earlier attempt did it; only its answer was lost
+                return
+            raise FleetChangeConflict(
+                f"fleet change {new.seq} is in the audit trail, but another command set the "
+                f"state first ({exc}); run `quantfund fleet status`") from exc
+        else:
+            return
 
 
 async def _collect(acks: asyncio.Queue[Msg], result: CommandResult, expected: set[str],
@@ -208,11 +255,12 @@ async def _collect(acks: asyncio.Queue[Msg], result: CommandResult, expected: se
 async def view(cfg: FleetConfig, creds: FleetCredentials,
                stale_after_s: float = STALE_AFTER_S) -> FleetView:
     """The fleet state, every tree, and the audit trail checked end to end."""
-    planes = await _open(cfg, creds)
+    deadline = time.monotonic() + 10.0
+    planes = await _open(cfg, creds, deadline)
     try:
-        state, _, problem = await _current(planes)
-        found, bad = await trees(planes, stale_after_s)
-        trail, trail_bad = await _trail(planes)
+        state, _, problem = await retry(lambda: _current(planes), deadline)
+        found, bad = await retry(lambda: trees(planes, stale_after_s), deadline)
+        trail, trail_bad = await retry(lambda: _trail(planes), deadline)
         bad += [problem] if problem else []
         if state is not None and trail.ok and trail.rows_checked and state.seq > trail.rows_checked:
             trail = VerifyReport(False, trail.rows_checked, state.seq,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
+import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
@@ -26,6 +29,24 @@ from supervisor.fleet.errors import FleetUnreachable
 from supervisor.fleet.messages import AUDIT_STREAM, AUDIT_SUBJECT, BUCKET, TREES_BUCKET
 
 Callback = Callable[[], Awaitable[None]]
+T = TypeVar("T")
+
+TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError,
+             nats.js.errors.ServiceUnavailableError, nats.js.errors.NoStreamResponseError,
+             nats.errors.ConnectionReconnectingError)
+"""What a JetStream request meets while a stream elects a new leader (a node lost)."""
+
+
+async def retry(call: Callable[[], Awaitable[T]], deadline: float) -> T:
+    """``call()``, again every 0.1 s after a transient error, until ``deadline`` (monotonic);
+    then the last error is raised. Only for requests that are safe to repeat."""
+    while True:
+        try:
+            return await call()
+        except TRANSIENT:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 REQUEST_TIMEOUT_S = 1.0
 """JetStream API requests (KV get/put, stream publish) give up after this long."""
@@ -91,11 +112,18 @@ async def connect(
         ) from exc
 
 
-async def open_planes(nc: Client, replicas: int) -> Planes:
-    """The fleet's buckets and audit stream, created (``replicas`` copies) when missing."""
+async def open_planes(nc: Client, replicas: int, deadline: float | None = None) -> Planes:
+    """The fleet's buckets and audit stream, created (``replicas`` copies) when missing;
+    transient errors retried until ``deadline`` (monotonic; None: one try)."""
     js = nc.jetstream(timeout=REQUEST_TIMEOUT_S)
-    state = await _bucket(js, BUCKET, replicas)
-    trees = await _bucket(js, TREES_BUCKET, replicas)
+    until = time.monotonic() if deadline is None else deadline
+    state = await retry(lambda: _bucket(js, BUCKET, replicas), until)
+    trees = await retry(lambda: _bucket(js, TREES_BUCKET, replicas), until)
+    await retry(lambda: _stream(js, replicas), until)
+    return Planes(nc=nc, js=js, state=state, trees=trees)
+
+
+async def _stream(js: JetStreamContext, replicas: int) -> None:
     try:
         await js.stream_info(AUDIT_STREAM)
     except NotFoundError:
@@ -103,7 +131,6 @@ async def open_planes(nc: Client, replicas: int) -> Planes:
             name=AUDIT_STREAM, subjects=[AUDIT_SUBJECT], num_replicas=replicas,
             storage=StorageType.FILE, deny_delete=True, deny_purge=True,
         ))
-    return Planes(nc=nc, js=js, state=state, trees=trees)
 
 
 async def _bucket(js: JetStreamContext, name: str, replicas: int) -> KeyValue:

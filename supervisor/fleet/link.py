@@ -105,10 +105,11 @@ class FleetLink:
                 f"{self.cfg.unreachable_at_start!r}"))
 
     async def _connect(self) -> None:
+        deadline = time.monotonic() + self.cfg.connect_timeout_s
         nc = await connect(self.cfg, self.creds, name=f"quantfund-tree-{self.cfg.tree_id}",
                            disconnected=self._on_disconnected, reconnected=self._on_reconnected)
         try:
-            self.planes = await open_planes(nc, self.cfg.replicas)
+            self.planes = await open_planes(nc, self.cfg.replicas, deadline)
         except BaseException:
             await nc.close()
             raise

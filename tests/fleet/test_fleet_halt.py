@@ -3,31 +3,27 @@ NATS JetStream cluster: every tree follows, acknowledges, and stays as strict as
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from supervisor.halts import HaltsStore
-from tests.support.fleet import ROOT, fleet_cli, fleet_json, state_of, tree_config, wait_until
+from tests.support.fleet import (
+    fleet_cli,
+    fleet_json,
+    fleet_states,
+    local_cli,
+    state_of,
+    tree_config,
+    wait_until,
+)
 from tests.support.nats_cluster import NatsCluster
 from tests.support.tree import TreeRun
 from tests.support.venue import venue_total
 
 pytestmark = pytest.mark.slow
-
-
-def _fleet_rows(tree: TreeRun) -> list[str]:
-    """The states of the fleet's rows in the tree's halts store, in order."""
-    store = HaltsStore.open_readonly(tree.state_dir / "halts.sqlite")
-    try:
-        return [str(r.state.value if r.state else "note") for r in store.rows()
-                if r.source.value == "fleet"]
-    finally:
-        store.close()
 
 
 def test_fleet_halt_halts_every_tree_and_a_local_resume_is_refused(
@@ -45,7 +41,6 @@ def test_fleet_halt_halts_every_tree_and_a_local_resume_is_refused(
 
     done = fleet_cli(cluster, tmp_path, "halt", "--reason", "desk-wide stop", "--json")
     assert done.returncode == 0, done.stderr
-    import json
     halt = json.loads(done.stdout)
     assert sorted(halt["acked"]) == sorted(trees)
     assert halt["missing"] == []
@@ -69,10 +64,7 @@ def test_fleet_halt_halts_every_tree_and_a_local_resume_is_refused(
     assert {name: venue_total(t.state_dir) for name, t in trees.items()} == before
 
     one = trees["tree-0"]
-    local = subprocess.run(
-        [sys.executable, "-m", "supervisor.cli", "resume", "--reason", "mine",
-         "--run-dir", str(one.run_dir), "--state-dir", str(one.state_dir)],
-        capture_output=True, text=True, timeout=20, check=False, cwd=str(ROOT))
+    local = local_cli(one, "resume", "mine")
     assert local.returncode == 1
     assert "the fleet is HALTED" in local.stderr
     assert "fleet resume" in local.stderr
@@ -84,4 +76,4 @@ def test_fleet_halt_halts_every_tree_and_a_local_resume_is_refused(
         assert f"acknowledged  {name}: ACTIVE (changed)" in done.stdout
     for tree in trees.values():
         assert state_of(tree) == "ACTIVE"
-        assert _fleet_rows(tree) == ["HALTED", "ACTIVE"]
+        assert fleet_states(tree) == ["HALTED", "ACTIVE"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from supervisor.halts import HaltsStore
 from tests.support.nats_cluster import PASSWORD, USER, NatsCluster
 from tests.support.tree import TreeRun
 from tests.support.venue import PAPER
@@ -42,8 +44,7 @@ def fleet_cli(cluster: NatsCluster, tmp: Path, *args: str, env: dict[str, str] |
     """``quantfund fleet ARGS`` (a real CLI process), with the credentials unless ``env``."""
     cfg = tmp / "fleet-cli.toml"
     cfg.write_text(fleet_toml(cluster.urls))
-    base = {k: v for k, v in __import__("os").environ.items()
-            if not k.startswith("QUANTFUND_FLEET_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QUANTFUND_FLEET_")}
     return subprocess.run(
         [sys.executable, "-m", "supervisor.cli", "fleet", *args, "--config", str(cfg)],
         env={**base, **(fleet_env() if env is None else env)}, cwd=str(ROOT),
@@ -67,6 +68,24 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = 20.0) -> f
     return time.monotonic() - start
 
 
+def fleet_states(tree: TreeRun) -> list[str]:
+    """The states the fleet set in the tree's halts store, in order (notes left out)."""
+    store = HaltsStore.open_readonly(tree.state_dir / "halts.sqlite")
+    try:
+        return [r.state.value for r in store.rows()
+                if r.source.value == "fleet" and r.state is not None]
+    finally:
+        store.close()
+
+
 def state_of(tree: TreeRun) -> str:
     """The tree's trading state, from its supervisor."""
     return tree.status().trading_state
+
+
+def local_cli(tree: TreeRun, verb: str, reason: str) -> subprocess.CompletedProcess[str]:
+    """``quantfund halt|reduce|resume`` against one tree's own admin socket (a real CLI)."""
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor.cli", verb, "--reason", reason,
+         "--run-dir", str(tree.run_dir), "--state-dir", str(tree.state_dir)],
+        capture_output=True, text=True, timeout=20, check=False, cwd=str(ROOT))
