@@ -64,7 +64,7 @@ class CommandResult:
     stale: list[str] = field(default_factory=list)
     """Trees known but stale: not waited for."""
     elapsed_s: float = 0.0
-    """From the write to the last ack (or the timeout)."""
+    """From the first write (the audit trail's append) to the last ack (or the timeout)."""
 
 
 @dataclass
@@ -81,7 +81,9 @@ class FleetView:
     """Malformed entries found (key or seq: problem)."""
 
 
-async def _open(cfg: FleetConfig, creds: FleetCredentials, deadline: float) -> Planes:
+async def open_fleet(cfg: FleetConfig, creds: FleetCredentials, deadline: float) -> Planes:
+    """A connection to the fleet with its buckets and trail open (requests retried until
+    ``deadline``)."""
     nc = await connect(cfg, creds, name="quantfund-fleet-cli")
     try:
         return await open_planes(nc, cfg.replicas, deadline)
@@ -153,32 +155,46 @@ async def change(
         FleetChangeConflict: Another command wrote first; nothing was written by this one.
         ValueError: A blank reason or who.
     """
-    deadline = time.monotonic() + timeout_s
-    planes = await _open(cfg, creds, deadline)
+    planes = await open_fleet(cfg, creds, time.monotonic() + timeout_s)
     try:
-        acks: asyncio.Queue[Msg] = asyncio.Queue()
+        return await change_on(planes, state, who=who, reason=reason, timeout_s=timeout_s,
+                               stale_after_s=stale_after_s)
+    finally:
+        await planes.nc.close()
 
-        async def on_ack(msg: Msg) -> None:
-            await acks.put(msg)
 
-        sub = await planes.nc.subscribe(f"{ACK_PREFIX}.>", cb=on_ack)
-        views, _ = await retry(lambda: trees(planes, stale_after_s), deadline)
-        expected = {v.summary.tree_id for v in views if not v.stale}
+async def change_on(
+    planes: Planes, state: FleetStateName, *, who: str, reason: str, timeout_s: float,
+    stale_after_s: float = STALE_AFTER_S, expected: set[str] | None = None,
+) -> CommandResult:
+    """``change`` on an open connection (the benchmark's loop); ``expected``: the trees to
+    wait for (default: every tree with a fresh summary)."""
+    deadline = time.monotonic() + timeout_s
+    acks: asyncio.Queue[Msg] = asyncio.Queue()
+
+    async def on_ack(msg: Msg) -> None:
+        await acks.put(msg)
+
+    sub = await planes.nc.subscribe(f"{ACK_PREFIX}.>", cb=on_ack)
+    try:
+        stale: list[str] = []
+        if expected is None:
+            views, _ = await retry(lambda: trees(planes, stale_after_s), deadline)
+            expected = {v.summary.tree_id for v in views if not v.stale}
+            stale = sorted(v.summary.tree_id for v in views if v.stale)
         last, stream_seq = await retry(lambda: _last_audited(planes), deadline)
         _, revision, _ = await retry(lambda: _current(planes), deadline)
         new = next_change(last, state, who=who, reason=reason, at=time.time())
-        await _append(planes, new, stream_seq, deadline)
         started = time.monotonic()
+        await _append(planes, new, stream_seq, deadline)
         await _set_state(planes, new, revision, deadline)
-        result = CommandResult(change=new, stale=sorted(
-            v.summary.tree_id for v in views if v.stale))
+        result = CommandResult(change=new, stale=stale)
         await _collect(acks, result, expected, started + timeout_s)
         result.elapsed_s = time.monotonic() - started
         result.missing = sorted(expected - set(result.acked))
-        await sub.unsubscribe()
         return result
     finally:
-        await planes.nc.close()
+        await sub.unsubscribe()
 
 
 async def _append(planes: Planes, new: FleetChange, stream_seq: int, deadline: float) -> None:
@@ -256,7 +272,7 @@ async def view(cfg: FleetConfig, creds: FleetCredentials,
                stale_after_s: float = STALE_AFTER_S) -> FleetView:
     """The fleet state, every tree, and the audit trail checked end to end."""
     deadline = time.monotonic() + 10.0
-    planes = await _open(cfg, creds, deadline)
+    planes = await open_fleet(cfg, creds, deadline)
     try:
         state, _, problem = await retry(lambda: _current(planes), deadline)
         found, bad = await retry(lambda: trees(planes, stale_after_s), deadline)
