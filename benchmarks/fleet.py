@@ -1,5 +1,9 @@
 """Fleet halt latency: ``fleet halt`` written -> every tree's supervisor has acknowledged it.
 
+Also printed, from the trees' ``fleet_change_acked`` lines: the command's write to the tree's
+receipt of the KV update (``command_to_tree_ms``), the kill switch's change there
+(``apply_ms``) and the halts store's fsync before the ack (``durable_ms``).
+
 A real 3-node NATS JetStream cluster (``tests.support.nats_cluster``) and 1, 3 and 6 real
 trees (the default shadow tree, trading the simulated feed). For each change: the audit
 trail's append, the KV compare-and-set, and every tree's ack (sent once its kill switch has
@@ -68,7 +72,15 @@ def run(n_trees: int, halts: int, base: Path) -> dict[str, list[float]]:
         for tree in trees:
             tree.wait_started(timeout=120)
             tree.wait_for("fleet_connected", timeout=30)
-        return asyncio.run(_loop(cluster, {f"bench-{i}" for i in range(n_trees)}, halts))
+        figures = asyncio.run(_loop(cluster, {f"bench-{i}" for i in range(n_trees)}, halts))
+        parts = [line for tree in trees for line in tree.events("fleet_change_acked")
+                 if line.get("via") == "watch" and line.get("state") == "HALTED"]
+        for key in ("command_to_tree_ms", "apply_ms", "durable_ms"):
+            values = [float(line[key]) for line in parts]
+            if values:
+                print(f"  {n_trees} trees, halts, in the tree: {key} median "
+                      f"{statistics.median(values):.2f} p99 {pct(values, 99):.2f}")
+        return figures
     finally:
         for tree in trees:
             tree.stop()

@@ -159,6 +159,7 @@ class FleetLink:
         ks = self.ks
         if change.seq < ks.fleet_seq:
             return  # an older read overtaken by a newer change already applied
+        received = time.time()
         wanted = TradingState(change.state)
         target = follow(ks.state, ks.set_by, wanted)
         new = change.seq != ks.fleet_seq or wanted is not ks.fleet_floor
@@ -174,9 +175,17 @@ class FleetLink:
                             "locally)")
         ks.fleet_applied(wanted, change.seq)
         if change.seq > self.acked:
+            applied = time.time()
             with contextlib.suppress(OSError):
                 await ks.durable()  # the ack means the row survives a power loss (ADR 0006)
-            await self._ack(change.seq, changed)
+            durable = time.time()
+            await self._ack(change.seq, changed, timing={
+                # Wall clocks: "command_to_tree_ms" spans two hosts' clocks on a real fleet.
+                "command_to_tree_ms": round((received - change.at) * 1000, 2),
+                "apply_ms": round((applied - received) * 1000, 2),
+                "durable_ms": round((durable - applied) * 1000, 2),
+                "via": why,
+            })
 
     def _change(self, target: TradingState, *, who: str, reason: str,
                 payload: dict[str, Any] | None = None) -> bool:
@@ -188,19 +197,20 @@ class FleetLink:
         self._summary_due.set()
         return True
 
-    async def _ack(self, seq: int, changed: bool) -> None:
+    async def _ack(self, seq: int, changed: bool, timing: dict[str, Any]) -> None:
         if self.planes is None:
             return
         ack = FleetAck(tree_id=self.cfg.tree_id, seq=seq, state=self.ks.state.value,
                        changed=changed, at=time.time())
         try:
+            # No flush: nats-py's flusher writes it at the loop's next turn; a flush would
+            # wait a PING/PONG round trip for nothing the ack needs.
             await self.planes.nc.publish(f"{ACK_PREFIX}.{seq}.{self.cfg.tree_id}", encode(ack))
-            await self.planes.nc.flush(timeout=1)
         except _NATS_ERRORS as exc:
             self.log.warning("fleet_ack_not_sent", seq=seq, problem=str(exc))
             return
         self.acked = seq
-        self.log.info("fleet_change_acked", seq=seq, state=ack.state, changed=changed)
+        self.log.info("fleet_change_acked", seq=seq, state=ack.state, changed=changed, **timing)
 
     async def _keep_connected(self) -> None:
         """Connect (again) when needed; watch the state; probe it on a short clock."""

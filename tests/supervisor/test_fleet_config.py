@@ -82,3 +82,12 @@ def test_fleet_messages_round_trip() -> None:
     """What a tree encodes, the CLI decodes to the same value."""
     ack = FleetAck(tree_id="a", seq=3, state="HALTED", changed=True, at=1.5)
     assert decode(encode(ack), FleetAck) == ack
+
+
+def test_the_documented_fleet_example_loads() -> None:
+    """config/examples/fleet.toml (docs/fleet.md) loads, joins a fleet, and holds no secret."""
+    path = Path(__file__).parents[2] / "config" / "examples" / "fleet.toml"
+    cfg = config_mod.load(path)
+    assert cfg.fleet is not None
+    assert cfg.fleet.tree_id == "tree-1"
+    assert len(cfg.fleet.servers) == 3
