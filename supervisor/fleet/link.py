@@ -68,6 +68,7 @@ class FleetLink:
         self.bad = 0
         """Malformed fleet messages seen (counted, logged, never applied)."""
         self.acked = 0
+        self._last_bad = b""
         self._tasks: list[asyncio.Task[None]] = []
         self._read_now = asyncio.Event()
         """Set to read the fleet state at once (after a reconnect)."""
@@ -137,6 +138,13 @@ class FleetLink:
         self._answered()
         if entry is not None and entry.value is not None:
             await self._apply_raw(entry.value, why)
+        elif self.ks.set_by is Source.FLEET and self.ks.fleet_seq == 0:
+            # No fleet command was ever given: the fleet is ACTIVE. What the link set on its
+            # own (unreachable at start, lost) is lifted, as a fleet resume would.
+            target = follow(self.ks.state, self.ks.set_by, TradingState.ACTIVE)
+            if target is not None:
+                self._change(target, who="fleet-link", reason=(
+                    "fleet reached: no fleet state was ever set, the fleet is ACTIVE"))
 
     def _answered(self) -> None:
         self.last_ok = time.monotonic()
@@ -148,6 +156,9 @@ class FleetLink:
         try:
             change = decode(raw, FleetChange)
         except FleetMessageMalformed as exc:
+            if raw == self._last_bad:
+                return  # the same bad value read again by the probe: said once
+            self._last_bad = raw
             self.bad += 1
             self.log.error("fleet_message_malformed", problem=str(exc), count=self.bad,
                            bytes=len(raw), consequence="ignored; the tree keeps its state")

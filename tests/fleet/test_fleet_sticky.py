@@ -20,8 +20,8 @@ from tests.support.fleet import (
     tree_config,
     wait_until,
 )
-from tests.support.nats_cluster import PASSWORD, USER, NatsCluster, free_port
-from tests.support.tree import TreeRun
+from tests.support.nats_cluster import PASSWORD, USER, NatsCluster
+from tests.support.tree import TreeRun, assert_gone
 from tests.support.venue import PAPER, venue_total
 
 pytestmark = pytest.mark.slow
@@ -54,18 +54,28 @@ def test_a_tree_stopped_or_joining_during_a_fleet_halt_comes_up_halted(
 
 
 @pytest.mark.parametrize(("mode", "expected"), [("reduce", "REDUCING"), ("halt", "HALTED")])
-def test_a_fleet_out_of_reach_at_start_applies_unreachable_at_start(
-    tree_factory: Callable[..., TreeRun], mode: str, expected: str
+def test_a_fleet_out_of_reach_at_start_applies_unreachable_at_start_until_reached(
+    tree_factory: Callable[..., TreeRun], tmp_path: Path, mode: str, expected: str
 ) -> None:
-    """No server answers (a closed port): the tree starts anyway, in the configured state,
-    saying why, within about connect_timeout_s."""
-    dead = [f"nats://127.0.0.1:{free_port()}"]
-    tree = tree_factory(PAPER + fleet_toml(dead, "alone", unreachable_at_start=mode,
-                                           connect_timeout_s=1.0))
-    line = tree.wait_for("fleet_unreachable_at_start", timeout=30)
-    assert line["state"] == expected
-    tree.wait_started(timeout=60)
-    assert state_of(tree) == expected
+    """No server answers (a cluster not started yet): the tree starts anyway, in the
+    configured state, saying why; once the cluster is up (no fleet command ever given, so
+    the fleet is ACTIVE) the tree follows it and trades."""
+    later = NatsCluster(tmp_path / "later")
+    try:
+        tree = tree_factory(PAPER + fleet_toml(later.urls, "alone", unreachable_at_start=mode,
+                                               connect_timeout_s=1.0, replicas=3))
+        line = tree.wait_for("fleet_unreachable_at_start", timeout=30)
+        assert line["state"] == expected
+        tree.wait_started(timeout=60)
+        assert state_of(tree) == expected
+        assert venue_total(tree.state_dir) == 0
+        later.start()
+        wait_until("ACTIVE once the fleet answers", lambda: state_of(tree) == "ACTIVE",
+                   timeout=30)
+        wait_until("orders", lambda: venue_total(tree.state_dir) > 0)
+    finally:
+        later.close()
+        assert_gone(later.pids())
 
 
 def test_malformed_fleet_state_is_counted_and_changes_nothing(
