@@ -111,7 +111,7 @@ async def _change(args: argparse.Namespace, fleet: FleetConfig, creds: Any, who:
         for tree_id in result.missing:
             print(f"  NO ACK        {tree_id}: did not acknowledge within {args.timeout} s")
         for tree_id in result.stale:
-            print(f"  stale         {tree_id}: not heard from lately; not waited for")
+            print(f"  stale         {tree_id}: stopped or not heard from lately; no ack")
     return EXIT_OK if not result.missing else EXIT_FAILED
 
 
@@ -139,7 +139,7 @@ async def _view(args: argparse.Namespace, fleet: FleetConfig, creds: Any) -> int
     print(check)
     for v in found.trees:
         s = v.summary
-        flag = "STALE" if v.stale else "ok"
+        flag = "STOP" if s.stopped else "STALE" if v.stale else "ok"
         print(f"  {s.tree_id:<16} {s.trading_state:<9} fleet seq {s.fleet_seq:<4} {flag:<5} "
               f"age {v.age_s:.1f} s  live {s.live}  equity {s.equity}  "
               f"drawdown {s.drawdown_pct}%  positions {s.positions}  {s.host} pid {s.pid} "

@@ -36,7 +36,11 @@ from supervisor.fleet.messages import (
 from supervisor.halts_chain import VerifyReport
 
 STALE_AFTER_S = 5.0
-"""A tree whose last summary is older than this is stale (not expected to acknowledge)."""
+"""A tree whose last summary is older than this is stale: waited for only while it may still
+be there (``RECENT_S``), and then never counted as a missing ack."""
+RECENT_S = 60.0
+"""A stale tree heard from within this long may be alive behind a stream's failover (its
+summaries not written): a command waits for its ack until the timeout too."""
 
 
 @dataclass
@@ -178,10 +182,13 @@ async def change_on(
     sub = await planes.nc.subscribe(f"{ACK_PREFIX}.>", cb=on_ack)
     try:
         stale: list[str] = []
+        maybe: set[str] = set()
         if expected is None:
             views, _ = await retry(lambda: trees(planes, stale_after_s), deadline)
-            expected = {v.summary.tree_id for v in views if not v.stale}
-            stale = sorted(v.summary.tree_id for v in views if v.stale)
+            running = [v for v in views if not v.summary.stopped]
+            expected = {v.summary.tree_id for v in running if not v.stale}
+            maybe = {v.summary.tree_id for v in running if v.stale and v.age_s < RECENT_S}
+            stale = sorted(v.summary.tree_id for v in views if v.stale or v.summary.stopped)
         last, stream_seq = await retry(lambda: _last_audited(planes), deadline)
         _, revision, _ = await retry(lambda: _current(planes), deadline)
         new = next_change(last, state, who=who, reason=reason, at=time.time())
@@ -189,9 +196,10 @@ async def change_on(
         await _append(planes, new, stream_seq, deadline)
         await _set_state(planes, new, revision, deadline)
         result = CommandResult(change=new, stale=stale)
-        await _collect(acks, result, expected, started + timeout_s)
+        await _collect(acks, result, expected | maybe, started + timeout_s)
         result.elapsed_s = time.monotonic() - started
         result.missing = sorted(expected - set(result.acked))
+        result.stale = [t for t in stale if t not in result.acked]
         return result
     finally:
         await sub.unsubscribe()

@@ -287,7 +287,7 @@ class FleetLink:
 
     # --- summaries ---------------------------------------------------------------------
 
-    def tree_summary(self) -> TreeSummary:
+    def tree_summary(self, *, stopped: bool = False) -> TreeSummary:
         """This tree as the fleet sees it."""
         figures = self.summary()
         return TreeSummary(
@@ -295,7 +295,7 @@ class FleetLink:
             version=self.version, trading_state=self.ks.state.value,
             fleet_seq=self.ks.fleet_seq, live=figures.get("live"),
             equity=figures.get("equity"), drawdown_pct=figures.get("drawdown_pct"),
-            positions=int(figures.get("positions", 0)), at=time.time(),
+            positions=int(figures.get("positions", 0)), at=time.time(), stopped=stopped,
         )
 
     async def _publish_summaries(self) -> None:
@@ -318,6 +318,9 @@ class FleetLink:
             with contextlib.suppress(asyncio.CancelledError, *_NATS_ERRORS):
                 await task
         if self.planes is not None:
+            with contextlib.suppress(*_NATS_ERRORS):  # a command then does not wait for it
+                await asyncio.wait_for(self.planes.trees.put(
+                    self.cfg.tree_id, encode(self.tree_summary(stopped=True))), timeout=1.0)
             with contextlib.suppress(*_NATS_ERRORS):
                 await asyncio.wait_for(self.planes.nc.close(), timeout=2.0)
             self.planes = None

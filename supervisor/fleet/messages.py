@@ -84,6 +84,8 @@ class TreeSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Instruments with a non-zero position."""
     at: float
     """When the summary was made, in seconds since the epoch (staleness is measured to it)."""
+    stopped: bool = False
+    """The tree's last word at a clean stop: not expected to acknowledge until it is back."""
 
 
 T = TypeVar("T", FleetChange, FleetAck, TreeSummary)

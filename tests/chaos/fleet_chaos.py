@@ -25,7 +25,7 @@ from supervisor.admin_messages import StatusReply
 from supervisor.drill import invariants as inv
 from tests.chaos.harness import CHILDREN, TreeWatch
 from tests.chaos.harness import CONFIG as TREE_CONFIG
-from tests.support.fleet import fleet_cli, fleet_toml
+from tests.support.fleet import fleet_cli, fleet_toml, prepare
 from tests.support.nats_cluster import NatsCluster
 from tests.support.restarter import Restarter
 from tests.support.tree import alive
@@ -102,6 +102,7 @@ class FleetChaos:
         self.report = FleetChaosReport(seed=seed)
         self.cluster = NatsCluster(tmp / "nats")
         self.cluster.start()
+        prepare(self.cluster)
         self.trees = [FleetTree(tmp / f"tree{i}", CONFIG + fleet_toml(
             self.cluster.urls, f"chaos-{i}")) for i in range(trees)]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fleet import fleet_env
+from tests.support.fleet import fleet_env, prepare
 from tests.support.nats_cluster import NatsCluster
 from tests.support.tree import assert_gone
 
@@ -18,6 +18,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
     c = NatsCluster(Path(tmp_path_factory.mktemp("nats")))
     try:
         c.start()
+        prepare(c)
         yield c
     finally:
         c.close()

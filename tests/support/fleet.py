@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -69,11 +70,13 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = 20.0) -> f
 
 
 def fleet_states(tree: TreeRun) -> list[str]:
-    """The states the fleet set in the tree's halts store, in order (notes left out)."""
+    """The states fleet commands set in the tree's halts store, in order (notes, and the
+    link's own changes such as ``unreachable_at_start``, left out)."""
     store = HaltsStore.open_readonly(tree.state_dir / "halts.sqlite")
     try:
         return [r.state.value for r in store.rows()
-                if r.source.value == "fleet" and r.state is not None]
+                if r.source.value == "fleet" and r.state is not None
+                and r.who.startswith("fleet:")]
     finally:
         store.close()
 
@@ -89,3 +92,18 @@ def local_cli(tree: TreeRun, verb: str, reason: str) -> subprocess.CompletedProc
         [sys.executable, "-m", "supervisor.cli", verb, "--reason", reason,
          "--run-dir", str(tree.run_dir), "--state-dir", str(tree.state_dir)],
         capture_output=True, text=True, timeout=20, check=False, cwd=str(ROOT))
+
+
+def prepare(cluster: NatsCluster) -> None:
+    """Create the fleet's buckets and audit stream once, so that trees starting together do
+    not race to create them (each start waits only ``connect_timeout_s``)."""
+    from supervisor.fleet.commands import open_fleet
+    from supervisor.fleet.config import FleetConfig
+    from supervisor.fleet.credentials import load_credentials
+
+    async def once() -> None:
+        planes = await open_fleet(FleetConfig(servers=cluster.urls),
+                                  load_credentials(fleet_env(), None), time.monotonic() + 20)
+        await planes.nc.close()
+
+    asyncio.run(once())
