@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="machine-readable output")
     rep.add_argument("--png", type=Path, help="also write the equity/drawdown chart here")
     _drill_parser(sub)
+    from supervisor.fleet.cli import add_parser as fleet_parser
+
+    fleet_parser(sub)
     return p
 
 
@@ -116,7 +119,7 @@ def _dirs(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
         p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
     """Entry point of the ``quantfund`` console script."""
     args = _parser().parse_args(argv)
     from actors._runtime.endpoints import EndpointError
@@ -126,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = config_mod.load(args.config)
+        if args.command == "fleet":  # no state or run directory: it speaks to NATS only
+            from supervisor.fleet.cli import run as fleet_run
+
+            return fleet_run(args, config.fleet, _who())
         dirs = resolve_dirs(config, args.state_dir, args.run_dir)
         if args.command == "up":
             from supervisor.up import run

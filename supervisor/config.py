@@ -22,6 +22,8 @@ from actors.journal.config import JournalConfig
 from actors.orchestrator.config import OrchestratorConfig
 from actors.venue.config import SECRET_KEYS, VenueConfig
 from supervisor.errors import ConfigError
+from supervisor.fleet.config import FleetConfig
+from supervisor.fleet.config import problems as fleet_problems
 from supervisor.spec import ChildSpec, SupervisorFlags
 
 
@@ -91,6 +93,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Alerter section."""
     venue: VenueConfig = msgspec.field(default_factory=VenueConfig)
     """The real venue (``broker = "venue"`` / ``feed.kind = "venue"``)."""
+    fleet: FleetConfig | None = None
+    """The fleet this tree joins (NATS JetStream; docs/adr/0015); None: a tree on its own."""
 
     def section(self, child: str) -> dict[str, Any]:
         """Config handed to a child: its typed section, or its spec's ``args``."""
@@ -252,6 +256,13 @@ def _check_venue(config: Config, source: Path) -> None:
         )
 
 
+def _check_fleet(config: Config, source: Path) -> None:
+    """A ``[fleet]`` section that cannot work fails the load, naming its first bad key."""
+    if config.fleet is not None:
+        for key, problem in fleet_problems(config.fleet):
+            raise ConfigError(f"config error in {source}: key 'fleet.{key}': {problem}")
+
+
 def _check(config: Config, source: Path) -> None:
     """Cross-field rules msgspec cannot express."""
     names = config.supervisor.children
@@ -290,6 +301,7 @@ def _check(config: Config, source: Path) -> None:
         except ValueError as exc:
             raise ConfigError(f"config error in {source}: key 'metrics.listen': {exc}") from exc
     _check_venue(config, source)
+    _check_fleet(config, source)
     if config.supervisor.intensity < 0 or config.supervisor.period_s <= 0:
         raise ConfigError(
             f"config error in {source}: key 'supervisor.intensity'/'period_s': need "

@@ -10,6 +10,7 @@ right after the publish, while the actors acknowledge, and the operator's reply 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,15 +25,20 @@ from actors._runtime.messages import Event, StateLost, TamperingDetected
 from actors._runtime.trading import TradingState, TradingStateChanged
 from supervisor import state_check
 from supervisor.errors import HaltsStoreTampered, InvalidTransition
-from supervisor.halts import HaltsStore, RowKind
-from supervisor.trading_state import Source, Transition, transition
+from supervisor.halts import HaltRow, HaltsStore, RowKind
+from supervisor.trading_state import (
+    STRICTNESS,
+    Source,
+    Transition,
+    check_fleet_floor,
+    transition,
+)
 
 Publish = Callable[[Event], None]
 
-_STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.PAUSED: 2,
-               TradingState.HALTED: 3}
-"""How much each state forbids: with the halts store unwritable, only a stricter state takes
-effect before its row is written (held in memory, written as soon as the store takes writes)."""
+# With the halts store unwritable, only a stricter state takes effect before its row is
+# written (held in memory, written as soon as the store takes writes).
+_STRICTNESS = STRICTNESS
 
 
 class KillSwitch:
@@ -65,6 +71,12 @@ class KillSwitch:
         self.changed_at: dict[int, float] = {}
         self.sent: dict[int, dict[str, float]] = {}
         self.persist_s: dict[int, float] = {}
+        self.set_by: Source | None = None
+        """Source of the transition that set the current state (None: none recorded)."""
+        self.fleet_floor = TradingState.ACTIVE
+        """The last fleet state this tree applied: no local source may go looser."""
+        self.fleet_seq = 0
+        """The last fleet change this tree applied (0: none; rows carry ``fleet_seq``)."""
         self._sync_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halts-sync")
         self._syncing: asyncio.Future[None] | None = None
 
@@ -90,6 +102,7 @@ class KillSwitch:
             self._tamper(f"unreadable: {exc}")
             return
         self.seq = rows[-1].seq if rows else 0
+        self._load_fleet(rows)
         self.log.info("trading_state_loaded", state=self.state.value, seq=self.seq,
                       rows=len(rows), created=self.store.created)
         if not found.ok:
@@ -98,6 +111,27 @@ class KillSwitch:
             # A store with rows is never mistaken for a new one: this row says it was new.
             self.audit(RowKind.NOTE, source=Source.HALTS_STORE, who="supervisor",
                        reason="halts store started on a fresh state directory")
+
+    def _load_fleet(self, rows: Sequence[HaltRow]) -> None:
+        """Who set the state in force, and the last fleet state applied, from the rows."""
+        for row in reversed(rows):
+            if row.kind is RowKind.TRANSITION:
+                self.set_by = row.source
+                break
+        for row in reversed(rows):
+            if row.source is not Source.FLEET or '"fleet_seq"' not in row.payload:
+                continue
+            try:
+                detail = json.loads(row.payload)
+                floor, seq = TradingState(detail["fleet_state"]), int(detail["fleet_seq"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            self.fleet_floor, self.fleet_seq = floor, seq
+            break
+
+    def fleet_applied(self, floor: TradingState, seq: int) -> None:
+        """The fleet's change ``seq`` (state ``floor``) is now applied (its row written)."""
+        self.fleet_floor, self.fleet_seq = floor, seq
 
     def _state_lost(self, report: state_check.StateReport) -> None:
         """Stay (or go) HALTED with a reason naming every lost store, recorded and alerted."""
@@ -142,6 +176,7 @@ class KillSwitch:
                 f"verification ({self.tampered}); only HALTED is allowed until it is replaced"
             )
         change = transition(self.state, target, source=source, reason=reason, at=time.time())
+        check_fleet_floor(self.state, target, source=source, floor=self.fleet_floor)
         started = time.monotonic()
         row_hash = ""
         if self.store is not None and self.tampered is None:
@@ -153,7 +188,7 @@ class KillSwitch:
                 self._hold(exc, target)
                 self.unpersisted.append((change, who, payload))
                 self.seq += 1  # the seq its row will get: rows are written in this order
-        previous, self.state = self.state, target
+        previous, self.state, self.set_by = self.state, target, source
         event = TradingStateChanged(
             previous=previous, state=target, source=source.value, reason=reason, seq=self.seq,
             row_hash=row_hash,

@@ -7,17 +7,17 @@ why it is refused.
 
 The table (``TRANSITIONS``), from -> to: sources allowed to cause it::
 
-    ACTIVE   -> REDUCING  operator, supervisor
+    ACTIVE   -> REDUCING  operator, supervisor, heartbeat, fleet
     ACTIVE   -> PAUSED    operator, breaker
     ACTIVE   -> HALTED    operator, breaker, heartbeat, supervisor, halts_store
-    REDUCING -> ACTIVE    operator
+    REDUCING -> ACTIVE    operator, fleet
     REDUCING -> PAUSED    operator, breaker
     REDUCING -> HALTED    operator, breaker, heartbeat, supervisor, halts_store
     PAUSED   -> ACTIVE    operator, breaker (the breaker's auto-resume after its reset window)
     PAUSED   -> REDUCING  operator
     PAUSED   -> HALTED    operator, breaker, heartbeat, supervisor, halts_store
-    HALTED   -> ACTIVE    operator
-    HALTED   -> REDUCING  operator
+    HALTED   -> ACTIVE    operator, fleet
+    HALTED   -> REDUCING  operator, fleet
 
 Everything else is refused:
 
@@ -30,7 +30,12 @@ Everything else is refused:
 
 What each source may do, read off the table: the breaker pauses, halts and auto-resumes a pause;
 heartbeat and halts_store only halt; the supervisor halts (restart intensity) and reduces; only an
-operator lifts a halt, leaves REDUCING for ACTIVE or loosens a pause to REDUCING.
+operator lifts a halt, leaves REDUCING for ACTIVE or loosens a pause to REDUCING. The fleet
+halts, reduces and lifts (only what the fleet itself set: ``supervisor.fleet.rules``).
+
+The fleet floor (``check_fleet_floor``): a tree in a fleet is never looser than the last fleet
+state it knows. A fleet ``HALTED`` is lifted only by a fleet resume; a local source may make the
+tree stricter than its fleet, never looser.
 """
 
 from __future__ import annotations
@@ -45,11 +50,13 @@ from actors._runtime.trading import TradingState, allows_order
 from supervisor.errors import InvalidTransition
 
 __all__ = [
+    "STRICTNESS",
     "TRANSITIONS",
     "Source",
     "Transition",
     "allows_new_orders",
     "allows_order",
+    "check_fleet_floor",
     "transition",
 ]
 
@@ -69,6 +76,9 @@ class Source(enum.StrEnum):
     """The halts store (a sticky halt found at start, or a store that fails verification)."""
     EXECUTION = "execution"
     """The execution actor, when its book and the venue's disagree after a reconciliation."""
+    FLEET = "fleet"
+    """The fleet link: a fleet-wide halt/reduce/resume over NATS, or the link's own rules
+    (``fleet.on_lost``, ``fleet.unreachable_at_start``; docs/adr/0015)."""
 
 
 class Transition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -94,21 +104,25 @@ _A, _R, _P, _H = (
 )
 _ANYONE = frozenset(Source)
 
+STRICTNESS: Mapping[TradingState, int] = MappingProxyType({_A: 0, _R: 1, _P: 2, _H: 3})
+"""How much each state forbids (higher: stricter)."""
+
 TRANSITIONS: Mapping[tuple[TradingState, TradingState], frozenset[Source]] = MappingProxyType(
     {
         # The heartbeat's stale-feed rule (``on_feed_stale = "reduce"``) narrows to REDUCING.
-        (_A, _R): frozenset({Source.OPERATOR, Source.SUPERVISOR, Source.HEARTBEAT}),
+        (_A, _R): frozenset({Source.OPERATOR, Source.SUPERVISOR, Source.HEARTBEAT, Source.FLEET}),
         (_A, _P): frozenset({Source.OPERATOR, Source.BREAKER}),
         (_A, _H): _ANYONE,
-        (_R, _A): frozenset({Source.OPERATOR}),
+        # The fleet lifts only what the fleet set (supervisor.fleet.rules decides when).
+        (_R, _A): frozenset({Source.OPERATOR, Source.FLEET}),
         (_R, _P): frozenset({Source.OPERATOR, Source.BREAKER}),
         (_R, _H): _ANYONE,
         (_P, _A): frozenset({Source.OPERATOR, Source.BREAKER}),
         # Only an operator loosens a pause: a supervisor-made REDUCING would dodge the breaker.
         (_P, _R): frozenset({Source.OPERATOR}),
         (_P, _H): _ANYONE,
-        (_H, _A): frozenset({Source.OPERATOR}),
-        (_H, _R): frozenset({Source.OPERATOR}),
+        (_H, _A): frozenset({Source.OPERATOR, Source.FLEET}),
+        (_H, _R): frozenset({Source.OPERATOR, Source.FLEET}),
     }
 )
 """Allowed (from, to) pairs and the sources that may cause each; absent pairs are refused."""
@@ -170,3 +184,27 @@ def allows_new_orders(state: TradingState) -> bool:
     a caller that can tell reducing orders apart uses ``allows_order`` instead.
     """
     return allows_order(state, reduces_exposure=False)
+
+
+def check_fleet_floor(
+    current: TradingState, target: TradingState, *, source: Source, floor: TradingState
+) -> None:
+    """Refuse a change that would leave the tree looser than its fleet's state ``floor``.
+
+    Args:
+        current: The trading state now in force.
+        target: The state asked for.
+        source: Who asks; the fleet itself is never held to its own floor.
+        floor: The last fleet state this tree knows (``ACTIVE`` outside a fleet).
+
+    Raises:
+        InvalidTransition: ``target`` is looser than ``floor`` and ``source`` is not the fleet;
+            the message says what lifts it.
+    """
+    if source is Source.FLEET or STRICTNESS[target] >= STRICTNESS[floor]:
+        return
+    raise InvalidTransition(
+        f"{current.value} -> {target.value} by {source.value} refused: the fleet is "
+        f"{floor.value}; a tree may be made stricter than its fleet, never looser: only a fleet "
+        "command (`quantfund fleet resume` / `fleet reduce`) lifts it"
+    )

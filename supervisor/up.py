@@ -69,6 +69,8 @@ from supervisor.tree import Tree
 from supervisor.zygote import PRELOAD, Zygote, become_subreaper
 
 if TYPE_CHECKING:
+    from supervisor.fleet.credentials import FleetCredentials
+    from supervisor.fleet.link import FleetLink
     from supervisor.metrics_server import MetricsServer
 
 # A liveness verdict older than this no longer keeps the watchdog fed (the heartbeat actor
@@ -105,6 +107,10 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     if missing is not None:
         print(f"quantfund: {missing}", file=sys.stderr)
         return 2
+    fleet_creds = _fleet_credentials(config)
+    if isinstance(fleet_creds, str):
+        print(f"quantfund: {fleet_creds}", file=sys.stderr)
+        return 2
     json_lines = log_json(config)
     log.configure("supervisor", json_lines=json_lines)
     name_process("supervisor")  # before the zygote forks: it renames itself
@@ -121,6 +127,7 @@ def run(config: Config, dirs: Dirs, duration: float | None = None) -> int:
     zygote = Zygote(PRELOAD + modules)
     try:
         sup = Supervisor(config, dirs, zygote, json_lines, notifier)
+        sup.fleet_creds = fleet_creds
         return asyncio.run(sup.run(duration))
     finally:
         zygote.close()
@@ -143,6 +150,23 @@ def _missing_credential(config: Config) -> str | None:
     return None
 
 
+def _fleet_credentials(config: Config) -> FleetCredentials | str | None:
+    """A tree in a fleet needs its tree id and credentials before anything starts: them, or
+    what is missing (None: no fleet)."""
+    if config.fleet is None:
+        return None
+    if not config.fleet.tree_id:
+        return "config key 'fleet.tree_id': a tree joining a fleet needs its name in the fleet"
+    from supervisor.fleet.credentials import load_credentials
+    from supervisor.fleet.errors import FleetCredentialMissing
+
+    where = os.environ.get("CREDENTIALS_DIRECTORY")
+    try:
+        return load_credentials(os.environ, Path(where) if where else None)
+    except FleetCredentialMissing as exc:
+        return str(exc)
+
+
 def _reap_leftovers(timeout: float = 2.0) -> None:
     """Reap the zygote's unused spare (our child by adoption) so nothing is left behind."""
     deadline = time.monotonic() + timeout
@@ -153,6 +177,15 @@ def _reap_leftovers(timeout: float = 2.0) -> None:
             return
         if pid == 0:
             time.sleep(0.005)
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("quantfund")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Supervisor:
@@ -177,6 +210,8 @@ class Supervisor:
         self.gave_up: RestartIntensityExceeded | None = None
         self.stop_reason: tuple[str, str] | None = None
         self.unwritable_reported: set[str] = set()
+        self.fleet_creds: FleetCredentials | None = None
+        self.fleet: FleetLink | None = None
         self.metrics: Metrics | None = None
         if config.metrics.listen:
             self.metrics = Metrics(
@@ -221,6 +256,8 @@ class Supervisor:
         self.log.info("supervisor_started", state_dir=str(self.dirs.state),
                       run_dir=str(self.dirs.run), zygote_pid=self.zygote.pid)
         try:
+            # The fleet state is read (or its absence dealt with) before any child can trade.
+            await self._join_fleet()
             try:
                 await self.tree.start_all()
             except (ChildStartError, ChildStartTimeout) as exc:
@@ -244,6 +281,8 @@ class Supervisor:
             pinger.cancel()
             return await self._stop_tree()
         finally:
+            if self.fleet is not None:
+                await self.fleet.close()
             self.tree.kill_all()
             if refresh is not None:
                 refresh.cancel()
@@ -253,6 +292,29 @@ class Supervisor:
             admin.close()
             self.hub.close()
             ctx.term()
+
+    async def _join_fleet(self) -> None:
+        """With ``[fleet]``: start the link (it reads and applies the fleet state, bounded by
+        ``fleet.connect_timeout_s``), then it follows the fleet from this loop."""
+        if self.config.fleet is None or self.fleet_creds is None:
+            return
+        from supervisor.fleet.link import FleetLink
+
+        self.fleet = FleetLink(self.config.fleet, self.fleet_creds, self.killswitch,
+                               self._fleet_figures, _version())
+        await self.fleet.start()
+
+    def _fleet_figures(self) -> dict[str, object]:
+        """What this tree's fleet summary carries besides its trading state."""
+        status = self.trading.status()
+        execution, breaker = status.execution, status.breaker
+        return {
+            "live": self.tree_live,
+            "equity": execution.equity if execution else None,
+            "drawdown_pct": breaker.drawdown_pct if breaker else None,
+            "positions": sum(1 for b in execution.instruments.values() if b.position)
+            if execution else 0,
+        }
 
     async def _stop_tree(self) -> int:
         """Drain the tree right to left, saying why; the exit status (0: a clean drain)."""

@@ -16,17 +16,19 @@ from supervisor.trading_state import (
     Transition,
     allows_new_orders,
     allows_order,
+    check_fleet_floor,
     transition,
 )
 
 A, R, P, H = TradingState.ACTIVE, TradingState.REDUCING, TradingState.PAUSED, TradingState.HALTED
-OP, BR, HB, SV, HS, EX = (
+OP, BR, HB, SV, HS, EX, FL = (
     Source.OPERATOR,
     Source.BREAKER,
     Source.HEARTBEAT,
     Source.SUPERVISOR,
     Source.HALTS_STORE,
     Source.EXECUTION,
+    Source.FLEET,
 )
 
 # Written out by hand from DESIGN.md section 4 and the kill-switch brief, not read from the
@@ -63,6 +65,14 @@ EXPECTED_ALLOWED: set[tuple[TradingState, TradingState, Source]] = {
     (P, H, EX),
     (H, A, OP),
     (H, R, OP),
+    # The fleet (issue 16): halts, reduces, and lifts what it set itself (fleet.rules).
+    (A, R, FL),
+    (A, H, FL),
+    (R, A, FL),
+    (R, H, FL),
+    (P, H, FL),
+    (H, A, FL),
+    (H, R, FL),
 }
 
 ALL_TRIPLES = list(itertools.product(TradingState, TradingState, Source))
@@ -97,8 +107,8 @@ def test_refused_transition_raises(triple: tuple[TradingState, TradingState, Sou
 
 
 def test_matrix_is_complete() -> None:
-    """The two parametrized lists cover all 4 x 4 x 6 triples, so no case goes untested."""
-    assert len(ALLOWED) + len(REFUSED) == 4 * 4 * 6
+    """The two parametrized lists cover all 4 x 4 x 7 triples, so no case goes untested."""
+    assert len(ALLOWED) + len(REFUSED) == 4 * 4 * 7
 
 
 @pytest.mark.parametrize("state", list(TradingState), ids=lambda s: s.value)
@@ -117,7 +127,7 @@ def test_halted_to_paused_is_refused_saying_why(source: Source) -> None:
 
 def test_wrong_source_message_names_allowed_sources() -> None:
     """A source the table does not allow is told which sources may cause the transition."""
-    with pytest.raises(InvalidTransition, match=r"only operator may cause it"):
+    with pytest.raises(InvalidTransition, match=r"only fleet, operator may cause it"):
         transition(H, A, source=Source.BREAKER, reason="reset window elapsed", at=0.0)
 
 
@@ -150,6 +160,7 @@ def test_source_raw_values() -> None:
         "supervisor",
         "halts_store",
         "execution",
+        "fleet",
     ]
 
 
@@ -159,11 +170,13 @@ def test_source_raw_values() -> None:
     reason=st.text(max_size=20),
     at=st.floats(allow_nan=False),
 )
-def test_only_operator_with_reason_leaves_halted(
+def test_only_operator_or_fleet_with_reason_leaves_halted(
     target: TradingState, source: Source, reason: str, at: float
 ) -> None:
-    """From HALTED, only an operator with a non-blank reason gets out, to ACTIVE or REDUCING."""
-    should_pass = source is Source.OPERATOR and bool(reason.strip()) and target in {A, R}
+    """From HALTED, only an operator or the fleet with a non-blank reason gets out, to ACTIVE
+    or REDUCING (which fleet changes a tree takes is supervisor.fleet.rules' to decide)."""
+    should_pass = (source in {Source.OPERATOR, Source.FLEET} and bool(reason.strip())
+                   and target in {A, R})
     try:
         got = transition(H, target, source=source, reason=reason, at=at)
     except InvalidTransition:
@@ -190,3 +203,26 @@ def test_allows_order(state: TradingState, increasing: bool, reducing: bool) -> 
 def test_allows_new_orders_only_when_active(state: TradingState, expected: bool) -> None:
     """Only ACTIVE allows an unrestricted new order; REDUCING needs allows_order's distinction."""
     assert allows_new_orders(state) is expected
+
+
+@pytest.mark.parametrize("source", [s for s in Source if s is not Source.FLEET], ids=str)
+def test_fleet_halt_is_lifted_by_no_local_source(source: Source) -> None:
+    """Under a fleet HALTED, no local source may loosen the tree to any other state."""
+    for target in (A, R, P):
+        with pytest.raises(InvalidTransition, match=r"the fleet is HALTED.*fleet resume"):
+            check_fleet_floor(H, target, source=source, floor=H)
+
+
+def test_fleet_floor_allows_stricter_and_the_fleet_itself() -> None:
+    """A tree may be made stricter than its fleet; the fleet is not held to its own floor."""
+    check_fleet_floor(A, H, source=OP, floor=R)
+    check_fleet_floor(R, P, source=BR, floor=R)
+    check_fleet_floor(H, R, source=OP, floor=R)
+    check_fleet_floor(H, A, source=FL, floor=H)
+    check_fleet_floor(H, A, source=OP, floor=A)
+
+
+def test_fleet_reducing_refuses_a_local_resume_to_active() -> None:
+    """Under a fleet REDUCING, a local resume to ACTIVE is refused, naming the fleet."""
+    with pytest.raises(InvalidTransition, match="the fleet is REDUCING"):
+        check_fleet_floor(R, A, source=OP, floor=R)
