@@ -273,7 +273,9 @@ async def _collect(acks: asyncio.Queue[Msg], result: CommandResult, expected: se
         except FleetMessageMalformed:
             continue
         if ack.seq == result.change.seq:
-            result.acked[ack.tree_id] = ack
+            # The first ack a tree sends says what the change did there; a second one (an ack
+            # sent again after a send that seemed to fail) must not turn "changed" into "kept".
+            result.acked.setdefault(ack.tree_id, ack)
 
 
 async def view(cfg: FleetConfig, creds: FleetCredentials,

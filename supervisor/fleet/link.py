@@ -76,6 +76,9 @@ class FleetLink:
         """Set after a reconnect: the watch is made again (its consumer may be gone)."""
         self._summary_due = asyncio.Event()
         """Set after a change: the summary goes out soon, not at the next interval."""
+        self._applying = asyncio.Lock()
+        """One change at a time: the watch and the probe may read the same change together,
+        and the second must find it applied and acked (not ack it again as "kept")."""
         self._probe_s = min(0.5, cfg.lost_after_s / 4)
 
     # --- start --------------------------------------------------------------------------
@@ -166,7 +169,12 @@ class FleetLink:
         await self.apply(change, why)
 
     async def apply(self, change: FleetChange, why: str) -> None:
-        """Take ``change`` through the kill switch (per ``rules.follow``), then ack it."""
+        """Take ``change`` through the kill switch (per ``rules.follow``), then ack it; one
+        change at a time (the watch and the probe can deliver the same one)."""
+        async with self._applying:
+            await self._apply(change, why)
+
+    async def _apply(self, change: FleetChange, why: str) -> None:
         ks = self.ks
         if change.seq < ks.fleet_seq:
             return  # an older read overtaken by a newer change already applied
